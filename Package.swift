@@ -1,0 +1,76 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Lookout's Swift code: the browser-telemetry collector and the operator CLI.
+// One executable (`lookout`) ships both roles (`lookout serve` runs the collector),
+// so one image serves the monitoring stack and the operator.
+let package = Package(
+    name: "Lookout",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "lookout", targets: ["lookout"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+    ],
+    targets: [
+        // The Loki push format (JSON), shared by the collector and the CLI's doctor.
+        .target(name: "LokiPush"),
+        // The collector: Hummingbird app that receives logger.js events and forwards them to Loki.
+        .target(
+            name: "Collector",
+            dependencies: [
+                "LokiPush",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+            ],
+            resources: [.copy("Resources")]
+        ),
+        // The operator CLI's logic: init, check, doctor, test-alert.
+        .target(
+            name: "LookoutCLI",
+            dependencies: [
+                "LokiPush",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        // `@main`: reads configuration and hands over to the libraries above.
+        .executableTarget(
+            name: "lookout",
+            dependencies: [
+                "Collector",
+                "LookoutCLI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "CollectorTests",
+            dependencies: [
+                "Collector",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
+            name: "LookoutCLITests",
+            dependencies: ["LookoutCLI", "lookout"]
+        ),
+    ]
+)

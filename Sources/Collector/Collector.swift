@@ -1,0 +1,6 @@
+import Hummingbird
+import AsyncHTTPClient
+import Prometheus
+import CompressNIO
+import ServiceLifecycle
+public enum CollectorPlaceholder {}

@@ -1,0 +1,5 @@
+import ArgumentParser
+import Yams
+import HummingbirdBcrypt
+import AsyncHTTPClient
+public enum LookoutCLIPlaceholder {}
