@@ -181,7 +181,7 @@
       var s = JSON.stringify(v);
       if (s != '{}' && s != lastVitals) add('vitals', v);
       lastVitals = s;
-      flush(1);
+      flush(true);
     } catch (e) {}
   }
 
