@@ -6,6 +6,11 @@ struct Lookout: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lookout",
         abstract: "Set up, check and run the Lookout monitoring stack.",
-        subcommands: [Serve.self]
+        discussion: """
+            Typical order on a new monitoring host: `lookout init` (secrets and targets), \
+            `lookout check` (offline validation), `docker compose up -d`, `lookout doctor` \
+            (live end-to-end checks), `lookout test-alert` (see an alert email arrive).
+            """,
+        subcommands: [InitCommand.self, CheckCommand.self, DoctorCommand.self, TestAlertCommand.self, Serve.self]
     )
 }

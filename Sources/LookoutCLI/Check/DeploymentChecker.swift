@@ -1,0 +1,46 @@
+import Foundation
+
+/// `lookout check`: validates a deployment folder without starting anything.
+public struct DeploymentChecker: Sendable {
+    public var files: DeploymentFiles
+    /// docs/runbook.md; nil means "look for docs/runbook.md above the folder".
+    public var runbook: URL?
+    /// Which external tools to use; nil entries are reported as skipped.
+    var tools: ToolChecks.Tools
+    public var runTools: Bool
+
+    public init(directory: URL, runbook: URL? = nil, runTools: Bool = true) {
+        files = DeploymentFiles(root: directory)
+        self.runbook = runbook ?? Self.findRunbook(above: files.root)
+        tools = ToolChecks.Tools.onPath()
+        self.runTools = runTools
+    }
+
+    /// deploy/monitoring → ../../docs/runbook.md, or any parent's docs/runbook.md.
+    static func findRunbook(above directory: URL) -> URL? {
+        var current = directory
+        for _ in 0..<4 {
+            let candidate = current.appendingPathComponent("docs/runbook.md")
+            if FileManager.default.fileExists(atPath: candidate.path) { return candidate }
+            current.deleteLastPathComponent()
+        }
+        return nil
+    }
+
+    public func run() -> CheckReport {
+        var report = CheckReport()
+        let envFile = FileManager.default.fileExists(atPath: files.env.path) ? files.env : files.envExample
+        let env = (try? DotEnv(contentsOf: envFile).values) ?? [:]
+        if runTools {
+            report.append(contentsOf: ToolChecks.all(files, tools: tools, composeEnvFile: FileManager.default.fileExists(atPath: envFile.path) ? envFile : nil))
+        }
+        report.append(RetentionCheck.prometheus(files, env: env))
+        report.append(RetentionCheck.loki(files))
+        report.append(DashboardCheck.datasources(files))
+        report.append(DashboardCheck.expectedDashboards(files))
+        report.append(contentsOf: SecretsCheck.all(files))
+        report.append(RunbookCheck.check(files, runbook: runbook))
+        report.append(OriginCheck.check(files))
+        return report
+    }
+}

@@ -1,0 +1,197 @@
+import Foundation
+
+/// `lookout init`: fills `.env` from `.env.example` with random secrets, writes the edge's
+/// htpasswd files, the probe targets and the SMTP password file.
+///
+/// Rules: an existing secret is kept unless `force`; no secret is ever returned in the summary.
+public struct Initializer: Sendable {
+    public struct Options: Sendable {
+        public var directory: URL
+        public var appURL: String?
+        public var smtpHost: String?
+        public var smtpUser: String?
+        public var alertTo: String?
+        public var force: Bool
+
+        public init(directory: URL, appURL: String? = nil, smtpHost: String? = nil, smtpUser: String? = nil,
+                    alertTo: String? = nil, force: Bool = false) {
+            self.directory = directory
+            self.appURL = appURL
+            self.smtpHost = smtpHost
+            self.smtpUser = smtpUser
+            self.alertTo = alertTo
+            self.force = force
+        }
+    }
+
+    /// What init did and what the operator still has to do; safe to print (names only, no values).
+    public struct Summary: Sendable {
+        public var actions: [String] = []
+        public var todo: [String] = []
+
+        public func render() -> String {
+            var text = actions.map { "• \($0)" }.joined(separator: "\n") + "\n"
+            if !todo.isEmpty {
+                text += "\nStill to do:\n" + todo.map { "  - \($0)" }.joined(separator: "\n") + "\n"
+            }
+            text += "\nSecrets are in .env and secrets/ (never printed). Next: lookout check, then docker compose up -d.\n"
+            return text
+        }
+    }
+
+    public enum Failure: Error, CustomStringConvertible {
+        case missingExample(String)
+
+        public var description: String {
+            switch self {
+            case .missingExample(let path): return "\(path) not found: is this the deployment folder?"
+            }
+        }
+    }
+
+    public var options: Options
+
+    public init(options: Options) {
+        self.options = options
+    }
+
+    var root: URL { options.directory.standardizedFileURL }
+
+    public func run() throws -> Summary {
+        var summary = Summary()
+        let exampleURL = root.appendingPathComponent(".env.example")
+        let envURL = root.appendingPathComponent(".env")
+        guard FileManager.default.fileExists(atPath: exampleURL.path) else { throw Failure.missingExample(exampleURL.path) }
+        let example = try DotEnv(contentsOf: exampleURL)
+
+        var env: DotEnv
+        let envExisted = FileManager.default.fileExists(atPath: envURL.path)
+        if envExisted {
+            env = try DotEnv(contentsOf: envURL)
+            // Variables added to .env.example since the last init.
+            for key in example.keys where env[key] == nil { env[key] = example[key] }
+        } else {
+            env = example
+        }
+
+        var generated: [String] = []
+        var kept: [String] = []
+        for key in env.keys where SecretPolicy.isSecretKey(key) {
+            let current = env[key] ?? ""
+            let isPlaceholder = SecretPolicy.problem(with: current, exampleValue: example[key]) != nil
+            if options.force || isPlaceholder {
+                env[key] = SecretGenerator.password()
+                generated.append(key)
+            } else {
+                kept.append(key)
+            }
+        }
+
+        var settings: [String] = []
+        func set(_ key: String, _ value: String?) {
+            guard let value else { return }
+            env[key] = value
+            settings.append(key)
+        }
+        set(DeploymentContract.appURLKey, options.appURL)
+        set(DeploymentContract.smtpSmarthostKey, options.smtpHost)
+        set(DeploymentContract.smtpUserKey, options.smtpUser)
+        set(DeploymentContract.alertToKey, options.alertTo)
+
+        try FileWriter.write(env.render(), to: envURL, permissions: 0o600)
+        var envAction = "\(envExisted ? "updated" : "wrote") .env"
+        if !generated.isEmpty { envAction += ": new random \(generated.joined(separator: ", "))" }
+        if !kept.isEmpty { envAction += "; kept existing \(kept.joined(separator: ", ")) (use --force to replace)" }
+        if !settings.isEmpty { envAction += "; set \(settings.joined(separator: ", "))" }
+        summary.actions.append(envAction)
+
+        for account in DeploymentContract.edgeAccounts {
+            summary.actions.append(try writeHtpasswd(account, env: env))
+        }
+        summary.actions.append(try writeProbeTargets())
+        summary.actions.append(try writeSMTPPassword())
+        summary.todo = todo(env: env)
+        return summary
+    }
+
+    /// Rewritten only when it does not already accept the .env credentials: the hash is
+    /// derived from .env, so .env stays the one source of truth.
+    func writeHtpasswd(_ account: DeploymentContract.EdgeAccount, env: DotEnv) throws -> String {
+        let url = root.appendingPathComponent(account.htpasswdFile)
+        guard let user = env[account.userKey], !user.isEmpty, let password = env[account.passwordKey], !password.isEmpty else {
+            return "skipped \(account.htpasswdFile): \(account.userKey)/\(account.passwordKey) missing from .env.example"
+        }
+        if !options.force, let existing = try? String(contentsOf: url, encoding: .utf8),
+           Htpasswd.verify(file: existing, user: user, password: password) {
+            return "kept \(account.htpasswdFile) (matches .env)"
+        }
+        // nginx's worker (not root) reads this file inside the container: readable, hashes only.
+        try FileWriter.write(Htpasswd.line(user: user, password: password) + "\n", to: url, permissions: 0o644)
+        return "wrote \(account.htpasswdFile) (bcrypt, for \(account.purpose))"
+    }
+
+    func writeProbeTargets() throws -> String {
+        let path = DeploymentContract.probeTargetsFile
+        let url = root.appendingPathComponent(path)
+        let exists = FileManager.default.fileExists(atPath: url.path)
+        guard options.appURL != nil || !exists else { return "kept \(path)" }
+        let target = options.appURL ?? DeploymentContract.defaultAppURL
+        let text = """
+            # URLs the uptime check probes once a minute (job blackbox-http, module http_200: only an
+            # HTTP 200 answer counts as up). Written by `lookout init --app-url`; edit it to add sites.
+            # Prometheus re-reads it on change, no restart needed.
+            #
+            # `site` names the application in every alert and dashboard. Keep it identical to the
+            # `site` label the Promtail configs put on the logs (default: application).
+            - targets:
+                - \(target)
+              labels:
+                site: \(DeploymentContract.defaultSite)
+
+            """
+        try FileWriter.write(text, to: url, permissions: 0o644)
+        return "wrote \(path) (probes \(target))"
+    }
+
+    /// The SMTP password is the operator's, not ours: written once as the prompt's placeholder,
+    /// never replaced (not even with --force).
+    func writeSMTPPassword() throws -> String {
+        let path = DeploymentContract.smtpPasswordFile
+        let url = root.appendingPathComponent(path)
+        if FileManager.default.fileExists(atPath: url.path) { return "kept \(path)" }
+        // Alertmanager runs as `nobody` in its image and reads this bind-mounted file.
+        try FileWriter.write(DeploymentContract.smtpPasswordPlaceholder + "\n", to: url, permissions: 0o644)
+        return "wrote \(path) with the placeholder value `\(DeploymentContract.smtpPasswordPlaceholder)`"
+    }
+
+    func todo(env: DotEnv) -> [String] {
+        var todo: [String] = []
+        let smtpPassword = (try? String(contentsOf: root.appendingPathComponent(DeploymentContract.smtpPasswordFile), encoding: .utf8))?
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        if smtpPassword == DeploymentContract.smtpPasswordPlaceholder {
+            todo.append("SMTP password: \(DeploymentContract.smtpPasswordFile) holds the placeholder `pass`; put the real password there")
+        }
+        let smtpHost = env[DeploymentContract.smtpSmarthostKey] ?? ""
+        if smtpHost.isEmpty || smtpHost.contains("example.com") {
+            todo.append("SMTP relay: set \(DeploymentContract.smtpSmarthostKey) (and \(DeploymentContract.smtpUserKey)) in .env, or rerun with --smtp-host/--smtp-user")
+        }
+        let alertTo = env[DeploymentContract.alertToKey] ?? ""
+        if alertTo.isEmpty || alertTo.contains("example.") {
+            todo.append("alert recipient: set \(DeploymentContract.alertToKey) in .env, or rerun with --alert-to")
+        }
+        if options.appURL == nil {
+            todo.append("application URL: the probe targets file still holds what it had (default \(DeploymentContract.defaultAppURL)); rerun with --app-url or edit \(DeploymentContract.probeTargetsFile)")
+        }
+        todo.append("NFS: mount the application host's log folders at /mnt/nginx-logs, /mnt/app-logs, /mnt/redis-logs (placeholder export nfs-server:/data/logs; see docs)")
+        return todo
+    }
+}
+
+enum FileWriter {
+    /// Writes atomically, creating parent folders, then sets the permissions.
+    static func write(_ text: String, to url: URL, permissions: Int) throws {
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: url, options: .atomic)
+        try FileManager.default.setAttributes([.posixPermissions: permissions], ofItemAtPath: url.path)
+    }
+}

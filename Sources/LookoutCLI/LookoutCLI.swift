@@ -1,5 +1,0 @@
-import ArgumentParser
-import Yams
-import HummingbirdBcrypt
-import AsyncHTTPClient
-public enum LookoutCLIPlaceholder {}

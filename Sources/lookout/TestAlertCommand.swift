@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import LookoutCLI
+
+/// `lookout test-alert`: a synthetic alert through Alertmanager, then its resolution.
+struct TestAlertCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "test-alert",
+        abstract: "Fire a synthetic alert through Alertmanager, wait, then resolve it.",
+        discussion: """
+            Posts LookoutTestAlert (severity info) to Alertmanager's /api/v2/alerts through the \
+            edge, checks Alertmanager lists it, keeps it firing long enough for the email to go \
+            out (group_wait + 30 s unless --hold is given), then resolves it. Exits 1 on failure.
+            """
+    )
+
+    @Option(help: ArgumentHelp("The monitoring host; Alertmanager is its port 9093.", valueName: "url"))
+    var url: String?
+
+    @Option(help: ArgumentHelp("Alertmanager's URL, if not URL with port 9093.", valueName: "url"))
+    var alertmanagerURL: String?
+
+    @OptionGroup var login: LoginOptions
+
+    @Option(help: ArgumentHelp("The site label of the test alert.", valueName: "site"))
+    var site: String = "application"
+
+    @Option(help: ArgumentHelp("Seconds the alert stays firing (default: Alertmanager's group_wait + 30).", valueName: "seconds"))
+    var hold: Double?
+
+    func validate() throws {
+        guard url != nil || alertmanagerURL != nil else {
+            throw ValidationError("pass --url http://monitoring-host (or --alertmanager-url).")
+        }
+        for (flag, value) in [("--url", url), ("--alertmanager-url", alertmanagerURL)] {
+            guard let value else { continue }
+            guard let parsed = URL(string: value), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
+                throw ValidationError("\(flag) must be an http(s) URL, got '\(value)'.")
+            }
+        }
+        if let hold, hold < 0 || hold > 3600 { throw ValidationError("--hold must be between 0 and 3600 seconds.") }
+        guard !site.isEmpty else { throw ValidationError("--site must not be empty.") }
+    }
+
+    func run() async throws {
+        let credentials = login.resolve()
+        let target = alertmanagerURL ?? DoctorOptions.withPort(url!, 9093)
+        let alert = TestAlert(options: .init(alertmanagerURL: target, auth: credentials.alertmanager, site: site, holdSeconds: hold))
+        let report = await alert.run { line in print(line) }
+        if !report.succeeded { throw ExitCode.failure }
+    }
+}
