@@ -1,6 +1,0 @@
-import Hummingbird
-import AsyncHTTPClient
-import Prometheus
-import CompressNIO
-import ServiceLifecycle
-public enum CollectorPlaceholder {}

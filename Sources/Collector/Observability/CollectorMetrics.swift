@@ -1,0 +1,112 @@
+import Prometheus
+
+/// The collector's Prometheus series (names from docs/signals.md), kept in one registry per
+/// application so that tests can build many applications side by side.
+public final class CollectorMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+
+    let ttfb: ValueHistogram
+    let domContentLoaded: ValueHistogram
+    let load: ValueHistogram
+    let lcp: ValueHistogram
+    let inp: ValueHistogram
+    let cls: ValueHistogram
+    let accepted: Counter
+    let rateLimited: Counter
+    let forwarded: Counter
+    let retries: Counter
+    let dropped: Counter
+    let queueDepth: Gauge
+    private let rejected: [RejectionReason: Counter]
+    private let jsErrors: [String: Counter]
+
+    /// Error types the logger reports; anything else is counted as `other` to bound cardinality.
+    static let jsErrorTypes = ["error", "resource", "unhandledrejection", "other"]
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        // Buckets straddle the web-vitals "good" and "poor" thresholds (LCP 2.5/4 s, INP 0.2/0.5 s,
+        // CLS 0.1/0.25) and the range where page loads actually fall.
+        self.ttfb = registry.makeValueHistogram(
+            descriptor: Self.descriptor("lookout_frontend_ttfb_seconds", "Time to first byte of page loads reported by browsers."),
+            buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1, 1.5, 2, 3, 5, 10]
+        )
+        let pageBuckets: [Double] = [0.1, 0.25, 0.5, 1, 1.5, 2, 2.5, 3, 4, 5, 7.5, 10, 20]
+        self.domContentLoaded = registry.makeValueHistogram(
+            descriptor: Self.descriptor("lookout_frontend_dom_content_loaded_seconds", "DOMContentLoaded time of page loads reported by browsers."),
+            buckets: pageBuckets
+        )
+        self.load = registry.makeValueHistogram(
+            descriptor: Self.descriptor("lookout_frontend_load_seconds", "Load event time of page loads reported by browsers."),
+            buckets: pageBuckets
+        )
+        self.lcp = registry.makeValueHistogram(
+            descriptor: Self.descriptor("lookout_frontend_lcp_seconds", "Largest Contentful Paint reported by browsers."),
+            buckets: [0.5, 1, 1.5, 2, 2.5, 3, 4, 5, 7.5, 10, 20]
+        )
+        self.inp = registry.makeValueHistogram(
+            descriptor: Self.descriptor("lookout_frontend_inp_seconds", "Interaction to Next Paint reported by browsers."),
+            buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 2, 5]
+        )
+        self.cls = registry.makeValueHistogram(
+            descriptor: Self.descriptor("lookout_frontend_cls", "Cumulative Layout Shift (unitless) reported by browsers."),
+            buckets: [0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1]
+        )
+        var jsErrors: [String: Counter] = [:]
+        for type in Self.jsErrorTypes {
+            jsErrors[type] = registry.makeCounter(
+                descriptor: Self.descriptor("lookout_frontend_js_errors_total", "JavaScript errors reported by browsers, by type."),
+                labels: [("type", type)]
+            )
+        }
+        self.jsErrors = jsErrors
+        self.accepted = registry.makeCounter(
+            name: "lookout_collector_events_accepted_total"
+        )
+        var rejected: [RejectionReason: Counter] = [:]
+        for reason in RejectionReason.allCases {
+            rejected[reason] = registry.makeCounter(
+                descriptor: Self.descriptor("lookout_collector_events_rejected_total", "Pushes refused, by reason (one per refused request)."),
+                labels: [("reason", reason.rawValue)]
+            )
+        }
+        self.rejected = rejected
+        self.rateLimited = registry.makeCounter(
+            name: "lookout_collector_rate_limited_total"
+        )
+        self.forwarded = registry.makeCounter(
+            name: "lookout_collector_events_forwarded_total"
+        )
+        self.retries = registry.makeCounter(
+            name: "lookout_collector_forward_retries_total"
+        )
+        self.dropped = registry.makeCounter(
+            name: "lookout_collector_events_dropped_total"
+        )
+        self.queueDepth = registry.makeGauge(
+            name: "lookout_collector_queue_depth"
+        )
+    }
+
+    /// The full name goes in `metricName` so that names match docs/signals.md character for character.
+    private static func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
+
+    func rejected(_ reason: RejectionReason) {
+        self.rejected[reason]?.increment()
+    }
+
+    func jsError(type: String?) {
+        let counter = type.flatMap { self.jsErrors[$0] } ?? self.jsErrors["other"]
+        counter?.increment()
+    }
+
+    /// The exposition text served on /metrics.
+    func exposition() -> [UInt8] {
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(8_192)
+        self.registry.emit(into: &buffer)
+        return buffer
+    }
+}
