@@ -1,0 +1,130 @@
+"""Loki's configuration (deploy/monitoring/loki/loki.yml), parsed and asserted.
+
+Loki cannot run here; its keys were checked against the Loki 3.x configuration reference.
+These tests hold the settings the product depends on: 7-day retention that really deletes
+(compactor), tsdb schema v13 with 24h index tables, everything written under the loki_data
+volume, the ruler reading our rule files and remote-writing to Prometheus, and ingestion
+limits that accept a line read twice. With a Grafana `loki` binary on PATH, `-verify-config`
+runs too (the ruler itself is exercised in test_loki_rules.py).
+"""
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+LOKI_DIR = REPO / "deploy/monitoring/loki"
+CONFIG = yaml.safe_load((LOKI_DIR / "loki.yml").read_text())
+# Compose mounts the loki_data volume here and deploy/monitoring/loki at /etc/loki.
+VOLUME, CONFIG_MOUNT = "/loki", "/etc/loki"
+
+UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def seconds(duration):
+    parts = re.findall(r"(\d+)(ms|s|m|h|d|w)", duration)
+    assert parts and "".join(n + u for n, u in parts) == duration, duration
+    return sum(int(n) * UNITS[u] for n, u in parts)
+
+
+def size_bytes(value):
+    m = re.fullmatch(r"(\d+)(KB|MB|GB)?", str(value))
+    assert m, value
+    return int(m.group(1)) * {None: 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}[m.group(2)]
+
+
+def test_single_binary_single_tenant():
+    assert CONFIG["target"] == "all"
+    assert CONFIG["auth_enabled"] is False  # tenant "fake"; the edge authenticates pushes
+    assert CONFIG["server"]["http_listen_port"] == 3100
+
+
+def test_tsdb_schema_v13_with_daily_index():
+    (period,) = CONFIG["schema_config"]["configs"]
+    assert period["store"] == "tsdb" and period["schema"] == "v13"
+    assert period["object_store"] == "filesystem"
+    assert period["index"]["period"] == "24h"  # retention works on daily tables
+
+
+def test_seven_day_retention_is_applied_by_the_compactor():
+    compactor = CONFIG["compactor"]
+    assert compactor["retention_enabled"] is True
+    assert compactor["delete_request_store"] == "filesystem"  # Loki >= 3.1 refuses to start without it
+    assert seconds(CONFIG["limits_config"]["retention_period"]) == 7 * 86400
+
+
+def test_everything_loki_writes_is_on_the_volume():
+    common, storage = CONFIG["common"], CONFIG["storage_config"]
+    chunks = common["storage"]["filesystem"]["chunks_directory"]
+    written = [
+        common["path_prefix"], chunks,
+        storage["tsdb_shipper"]["active_index_directory"], storage["tsdb_shipper"]["cache_location"],
+        storage["object_store"]["filesystem"]["dir"],
+        CONFIG["compactor"]["working_directory"], CONFIG["ruler"]["rule_path"],
+    ]
+    assert all(p == VOLUME or p.startswith(VOLUME + "/") for p in written), written
+    # The newer object-store client must share the chunks tree, or it writes into the
+    # container's working directory (measured on a 3.7-era build).
+    assert storage["object_store"]["filesystem"]["dir"] == chunks
+    assert len(set(written)) == len(written) - 1  # only that one directory is shared
+
+
+def test_ruler_reads_the_rule_files_in_this_repository():
+    storage = CONFIG["ruler_storage"]
+    assert storage["backend"] == "local"
+    directory = storage["local"]["directory"]
+    assert directory.startswith(CONFIG_MOUNT + "/")
+    in_repo = LOKI_DIR / directory[len(CONFIG_MOUNT) + 1:] / "fake"  # tenant "fake"
+    assert sorted(in_repo.glob("*.yaml")), in_repo
+    assert "storage" not in CONFIG["ruler"]  # ignored by current Loki: ruler_storage is the key
+
+
+def test_ruler_remote_writes_to_prometheus_every_minute():
+    ruler = CONFIG["ruler"]
+    assert seconds(ruler["evaluation_interval"]) == 60
+    remote = ruler["remote_write"]
+    assert remote["enabled"] is True
+    assert "client" not in remote  # the singular form is rejected by current Loki
+    assert remote["clients"] == {"prometheus": {"url": "http://prometheus:9090/api/v1/write"}}
+    # Alerts come from Prometheus only (deploy/monitoring/prometheus/rules).
+    assert "alertmanager_url" not in ruler
+
+
+def test_ingestion_limits_fit_a_small_site_and_accept_a_line_read_twice():
+    limits = CONFIG["limits_config"]
+    assert 1 <= limits["ingestion_rate_mb"] <= limits["ingestion_burst_size_mb"] <= 32
+    assert size_bytes(limits["per_stream_rate_limit"]) <= size_bytes(limits["per_stream_rate_limit_burst"])
+    assert 64 * 1024 <= size_bytes(limits["max_line_size"]) <= 1024**2
+    assert limits["max_line_size_truncate"] is True  # a huge traceback is cut, not lost
+    assert 100 <= limits["max_global_streams_per_user"] <= 10000
+    # The second Promtail may deliver a line late (outage, re-read): accept it as long as
+    # the line is still within the retention.
+    assert limits["reject_old_samples"] is True
+    assert seconds(limits["reject_old_samples_max_age"]) >= seconds(limits["retention_period"])
+
+
+def test_no_usage_reports_leave_the_stack():
+    assert CONFIG["analytics"]["reporting_enabled"] is False
+
+
+def loki_binary():
+    path = shutil.which("loki")
+    if not path:
+        return None
+    # Debian's "loki" package is an unrelated genetics program: check it is Grafana Loki.
+    out = subprocess.run([path, "-version"], capture_output=True, text=True, timeout=30)
+    return path if "loki, version" in (out.stdout + out.stderr) else None
+
+
+LOKI = loki_binary()
+
+
+@pytest.mark.skipif(not LOKI, reason="no Grafana loki binary on PATH (it cannot be installed here)")
+def test_loki_verify_config():
+    out = subprocess.run([LOKI, f"-config.file={LOKI_DIR / 'loki.yml'}", "-verify-config"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
