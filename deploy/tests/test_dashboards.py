@@ -1,0 +1,638 @@
+"""Config stage: Grafana provisioning and the five Lookout dashboards.
+
+Grafana cannot run here, so the dashboards are checked around it: their structure, the
+datasource uids against the provisioning files, the template variables, and every PromQL
+expression run by a real Prometheus over fixture series named as docs/signals.md names them
+(a query that parses but names a series nobody produces comes back empty and fails).
+LogQL is checked structurally and against the stream labels of docs/signals.md; when a
+`loki` binary is on PATH the queries also go through Loki's own parser.
+"""
+import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import dashboard_queries as dq  # noqa: E402  (needs the path above in importlib mode)
+
+GRAFANA = dq.GRAFANA_DIR
+DATASOURCES_FILE = GRAFANA / "provisioning" / "datasources" / "datasources.yml"
+PROVIDER_FILE = GRAFANA / "provisioning" / "dashboards" / "lookout.yml"
+COMPOSE_FILE = dq.REPO / "deploy" / "monitoring" / "docker-compose.yml"
+SIGNALS = (dq.REPO / "docs" / "signals.md").read_text(encoding="utf-8")
+DOC = dq.REPO / "docs" / "dashboards.md"
+
+# Where deploy/monitoring/docker-compose.yml mounts the folders (read-only); the dashboard
+# provider's path must be the second one.
+MOUNTS = {"grafana/provisioning": "/etc/grafana/provisioning",
+          "grafana/dashboards": "/var/lib/grafana/dashboards"}
+EXPECTED_UIDS = {"lookout-uptime", "lookout-performance", "lookout-logs", "lookout-frontend",
+                 "lookout-resources"}
+
+DASHBOARDS = dq.load_dashboards()
+QUERIES = [q for d in DASHBOARDS.values() for q in dq.panel_queries(d)]
+PROM_QUERIES = [q for q in QUERIES if q.datasource.get("type") == "prometheus"]
+LOKI_QUERIES = [q for q in QUERIES if q.datasource.get("type") == "loki"]
+BY_UID = {d["uid"]: d for d in DASHBOARDS.values()}
+
+
+def provisioned_datasources():
+    return {ds["uid"]: ds for ds in yaml.safe_load(DATASOURCES_FILE.read_text())["datasources"]}
+
+
+def walk(node, path=""):
+    """(path, key, value) for every key of a JSON document."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield path, key, value
+            yield from walk(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from walk(value, f"{path}[{index}]")
+
+
+# --- the files themselves ---------------------------------------------------------------
+
+def test_dashboard_files_match_their_generator():
+    generator = GRAFANA / "generator"
+    result = subprocess.run([sys.executable, "-B", str(generator), "--check"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+def test_five_dashboards_with_stable_unique_uids():
+    uids = [d.get("uid") for d in DASHBOARDS.values()]
+    assert sorted(uids) == sorted(EXPECTED_UIDS)
+    titles = [d["title"] for d in DASHBOARDS.values()]
+    assert len(set(titles)) == len(titles), "two dashboards share a title"
+
+
+@pytest.mark.parametrize("name", sorted(DASHBOARDS))
+def test_dashboard_is_classic_provisionable_json(name):
+    dashboard = DASHBOARDS[name]
+    assert dashboard["id"] is None, "a provisioned dashboard must not carry a database id"
+    assert re.fullmatch(r"[a-z0-9-]{1,40}", dashboard["uid"])
+    # The v2 schema (apiVersion/kind/spec) is refused by file provisioning on 12.x.
+    assert "schemaVersion" in dashboard and "spec" not in dashboard and "kind" not in dashboard
+    assert dashboard["panels"], "no panels"
+
+
+@pytest.mark.parametrize("name", sorted(DASHBOARDS))
+def test_datasources_are_referenced_by_provisioned_uid(name):
+    provisioned = provisioned_datasources()
+    refs = [(path, value) for path, key, value in walk(DASHBOARDS[name]) if key == "datasource"]
+    assert refs
+    for path, ref in refs:
+        # A name string ("Prometheus") or an import placeholder (${DS_PROMETHEUS}) breaks
+        # as soon as someone renames the datasource or provisions the file unmodified.
+        assert isinstance(ref, dict), f"{path}: datasource by name: {ref!r}"
+        assert ref.get("uid") in provisioned, f"{path}: unknown datasource uid {ref!r}"
+        assert ref.get("type") == provisioned[ref["uid"]]["type"], f"{path}: type mismatch"
+    text = json.dumps(DASHBOARDS[name])
+    assert "${DS_" not in text and "__inputs" not in text
+
+
+@pytest.mark.parametrize("name", sorted(DASHBOARDS))
+def test_every_panel_has_a_query_and_a_free_place_on_the_grid(name):
+    dashboard = DASHBOARDS[name]
+    ids, titles, cells = set(), set(), {}
+    for panel in dq.panels(dashboard):
+        assert panel["id"] not in ids, f"duplicate panel id {panel['id']}"
+        ids.add(panel["id"])
+        pos = panel["gridPos"]
+        assert pos["x"] >= 0 and pos["w"] > 0 and pos["x"] + pos["w"] <= 24, panel["title"]
+        for x in range(pos["x"], pos["x"] + pos["w"]):
+            for y in range(pos["y"], pos["y"] + pos["h"]):
+                assert (x, y) not in cells, f"{panel['title']!r} overlaps {cells[(x, y)]!r}"
+                cells[(x, y)] = panel["title"]
+        if panel["type"] == "row":
+            continue
+        assert panel["title"] not in titles, f"duplicate panel title {panel['title']!r}"
+        titles.add(panel["title"])
+        exprs = [t.get("expr", "").strip() for t in panel.get("targets", [])]
+        assert exprs and all(exprs), f"panel {panel['title']!r} has no query"
+        ref_ids = [t["refId"] for t in panel["targets"]]
+        assert len(set(ref_ids)) == len(ref_ids), panel["title"]
+
+
+def test_log_panels_read_loki_and_other_panels_chart_metrics():
+    for query in QUERIES:
+        if query.panel_type == "logs":
+            assert query.datasource["uid"] == "loki", query.name
+            assert query.expr.lstrip().startswith("{"), f"{query.name}: not a log query"
+
+
+# --- template variables -----------------------------------------------------------------
+
+@pytest.mark.parametrize("name", sorted(DASHBOARDS))
+def test_every_variable_reference_resolves(name):
+    dashboard = DASHBOARDS[name]
+    values = dq.variable_values(dashboard)
+    texts = [q.expr for q in dq.panel_queries(dashboard)]
+    texts += [v["definition"] for v in dashboard["templating"]["list"] if "definition" in v]
+    for text in texts:
+        resolved = dq.resolve(text, values)  # raises on an unknown variable
+        assert "$" not in resolved, resolved
+
+
+def test_an_unknown_variable_is_reported():
+    with pytest.raises(dq.UnresolvedVariable, match=r"\$nosuch"):
+        dq.resolve('up{job=~"$nosuch"}', {})
+
+
+@pytest.mark.parametrize("name", sorted(DASHBOARDS))
+def test_multi_value_variables_are_only_used_in_regex_matchers(name):
+    """"All" and multi-selections become regexes (.*, a|b): with = or != they match nothing."""
+    dashboard = DASHBOARDS[name]
+    regex_vars = {v["name"] for v in dashboard["templating"]["list"]
+                  if v.get("includeAll") or v.get("multi")}
+    for variable in dashboard["templating"]["list"]:
+        if variable.get("includeAll"):
+            assert variable.get("allValue"), f"${variable['name']} needs an allValue"
+    matcher = re.compile(r"""(\w+)\s*(=~|!~|!=|=)\s*("[^"]*"|`[^`]*`)""")
+    for query in dq.panel_queries(dashboard):
+        for label, op, value in matcher.findall(query.expr):
+            used = set(dq.variable_references(value)) & regex_vars
+            assert not used or op in ("=~", "!~"), f"{query.name}: {label}{op}{value}"
+
+
+def test_log_dashboards_offer_a_free_text_filter():
+    for uid in ("lookout-logs", "lookout-frontend"):
+        variables = {v["name"]: v for v in BY_UID[uid]["templating"]["list"]}
+        assert variables["filter"]["type"] == "textbox"
+        log_exprs = [q.expr for q in dq.panel_queries(BY_UID[uid]) if q.panel_type == "logs"]
+        assert log_exprs and all("$filter" in e for e in log_exprs), uid
+
+
+# --- provisioning and Grafana settings ---------------------------------------------------
+
+def service_port(service):
+    """The port docs/signals.md gives a compose service."""
+    match = re.search(rf"^\|\s*`{re.escape(service)}`\s*\|\s*(\d+)\s*\|", SIGNALS, re.M)
+    assert match, f"{service} missing from the table in docs/signals.md"
+    return int(match.group(1))
+
+
+def test_datasources_have_fixed_uids_and_in_network_urls():
+    document = yaml.safe_load(DATASOURCES_FILE.read_text())
+    assert document["apiVersion"] == 1
+    datasources = provisioned_datasources()
+    assert set(datasources) == {"prometheus", "loki"}
+    for uid, ds in datasources.items():
+        assert ds["type"] == uid
+        assert ds["access"] == "proxy", "the browser cannot reach the compose network"
+        assert ds["url"] == f"http://{uid}:{service_port(uid)}"
+        assert ds.get("editable") is False
+    assert [uid for uid, ds in datasources.items() if ds.get("isDefault")] == ["prometheus"]
+
+
+def test_prometheus_datasource_knows_the_scrape_interval():
+    """Grafana sizes $__rate_interval from timeInterval: it must be the real scrape interval."""
+    config = dq.REPO / "deploy" / "monitoring" / "prometheus" / "prometheus.yml"
+    if not config.exists():
+        pytest.skip("prometheus.yml not written yet")
+    scrape_interval = yaml.safe_load(config.read_text())["global"]["scrape_interval"]
+    assert provisioned_datasources()["prometheus"]["jsonData"]["timeInterval"] == scrape_interval
+
+
+def test_every_datasource_uid_used_by_a_dashboard_is_provisioned():
+    used = {q.datasource.get("uid") for q in QUERIES}
+    for dashboard in DASHBOARDS.values():
+        used |= {v["datasource"]["uid"] for v in dashboard["templating"]["list"]
+                 if v.get("datasource")}
+    assert used <= set(provisioned_datasources())
+
+
+def test_dashboard_provider_reads_the_mounted_dashboard_folder():
+    document = yaml.safe_load(PROVIDER_FILE.read_text())
+    assert document["apiVersion"] == 1
+    [provider] = document["providers"]
+    assert provider["type"] == "file"
+    assert provider["options"]["path"] == MOUNTS["grafana/dashboards"]
+    assert provider["allowUiUpdates"] is False
+    assert provider["folder"], "dashboards belong in their own folder"
+
+
+def grafana_service():
+    if not COMPOSE_FILE.exists():
+        pytest.skip("deploy/monitoring/docker-compose.yml not written yet")
+    return yaml.safe_load(COMPOSE_FILE.read_text())["services"]["grafana"]
+
+
+def grafana_environment():
+    environment = grafana_service().get("environment", {})
+    if isinstance(environment, list):
+        environment = dict(item.split("=", 1) for item in environment)
+    return environment
+
+
+def bind_mounts(service):
+    """{host path relative to the compose folder: container path} of the bind mounts."""
+    result = {}
+    for volume in service.get("volumes", []):
+        if isinstance(volume, str):
+            source, target = volume.split(":")[:2]
+        else:
+            source, target = volume.get("source", ""), volume.get("target", "")
+        if source.startswith((".", "/")):
+            result[str(Path(source))] = target.rstrip("/")
+    return result
+
+
+@pytest.mark.parametrize("host_relative", sorted(MOUNTS))
+def test_compose_mounts_the_grafana_folders_where_grafana_looks(host_relative):
+    mounted = bind_mounts(grafana_service())
+    assert mounted.get(host_relative) == MOUNTS[host_relative], mounted
+
+
+def test_compose_keeps_sign_up_and_anonymous_access_off():
+    environment = grafana_environment()
+    assert str(environment.get("GF_USERS_ALLOW_SIGN_UP")).lower() == "false"
+    assert str(environment.get("GF_AUTH_ANONYMOUS_ENABLED")).lower() == "false"
+    assert "grafana_data:/var/lib/grafana" in grafana_service().get("volumes", [])
+    home = environment.get("GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH")
+    if home:  # optional; when set it must name a provisioned file
+        assert home.startswith(MOUNTS["grafana/dashboards"] + "/")
+        assert (GRAFANA / "dashboards" / Path(home).name).exists(), home
+
+
+def test_compose_gives_grafana_its_admin_credentials_from_the_environment():
+    environment = grafana_environment()
+    password = (environment.get("GF_SECURITY_ADMIN_PASSWORD__FILE")
+                or environment.get("GF_SECURITY_ADMIN_PASSWORD"))
+    assert password, "no admin password: Grafana would fall back to admin/admin"
+    assert "GF_SECURITY_ADMIN_PASSWORD__FILE" in environment or "${" in password, \
+        "the admin password is hard-coded in the compose file"
+    assert "${" in environment.get("GF_SECURITY_ADMIN_USER", "${")
+    assert environment.get("GF_SERVER_ROOT_URL"), "websockets through the edge need root_url"
+
+
+# --- PromQL: run by a real Prometheus over fixture series --------------------------------
+
+def fixture_series(end):
+    """Series as the exporters, the collector and the recording rules produce them (names
+    and labels from docs/signals.md and the exporters' own metric names). Yields
+    (metric, labels, value at step i)."""
+    site = {"site": "application"}
+    probe = {**site, "instance": "http://application:80", "job": "blackbox"}
+    yield "up", {"job": "prometheus", "instance": "localhost:9090"}, lambda i: 1
+    yield "probe_success", probe, lambda i: 0 if i % 20 == 0 else 1
+    yield "probe_http_status_code", probe, lambda i: 500 if i % 20 == 0 else 200
+    yield "probe_duration_seconds", probe, lambda i: 0.2
+    yield "probe_dns_lookup_time_seconds", probe, lambda i: 0.01
+    yield "probe_ssl_earliest_cert_expiry", probe, lambda i: end + 30 * 86400
+    for phase in ("resolve", "connect", "tls", "processing", "transfer"):
+        yield "probe_http_duration_seconds", {**probe, "phase": phase}, lambda i: 0.05
+    yield "probe:duration_seconds:p95_10m", {**site, "instance": probe["instance"]}, lambda i: 0.3
+    yield "ALERTS", {"alertname": "LookoutSiteDown", "alertstate": "firing",
+                     "severity": "critical", **site}, lambda i: 1
+    for status_class in ("2xx", "3xx", "4xx", "5xx"):
+        for method in ("GET", "POST"):
+            for route in ("/", "/api/items/:id"):
+                yield "nginx:requests:rate1m", {**site, "status_class": status_class,
+                                                "method": method, "route": route}, lambda i: 2
+    for q in ("p50", "p95", "p99"):
+        yield f"nginx:request_time_seconds:{q}_5m", site, lambda i: 0.4
+    for method in ("GET", "POST"):
+        yield "nginx:request_time_seconds:p95_5m_by_route", {**site, "method": method,
+                                                             "route": "/api/items/:id"}, lambda i: 1.2
+    yield "nginx:slow_requests:rate1m", site, lambda i: 0.1
+    yield "site:http_errors:ratio_rate5m", site, lambda i: 0.03
+    for metric in ("ttfb_seconds", "dom_content_loaded_seconds", "load_seconds",
+                   "lcp_seconds", "inp_seconds", "cls"):
+        family = f"lookout_frontend_{metric}"
+        for le, share in (("0.1", 0.1), ("0.5", 0.4), ("1", 0.7), ("2.5", 0.9), ("5", 0.97),
+                          ("+Inf", 1.0)):
+            yield f"{family}_bucket", {"le": le}, lambda i, s=share: round(10 * i * s)
+        yield f"{family}_count", {}, lambda i: 10 * i
+        yield f"{family}_sum", {}, lambda i: 9 * i
+    for kind in ("error", "resource", "unhandledrejection"):
+        yield "lookout_frontend_js_errors_total", {"type": kind}, lambda i: i
+    for counter in ("events_accepted_total", "rate_limited_total", "events_forwarded_total",
+                    "forward_retries_total", "events_dropped_total"):
+        yield f"lookout_collector_{counter}", {}, lambda i: 3 * i
+    yield "lookout_collector_events_rejected_total", {"reason": "too_large"}, lambda i: i
+    yield "lookout_collector_queue_depth", {}, lambda i: 4
+    node = {"job": "node-exporter", "instance": "node-exporter:9100"}
+    for mode in ("idle", "user", "system", "iowait"):
+        yield "node_cpu_seconds_total", {**node, "cpu": "0", "mode": mode}, lambda i: 3 * i
+    for metric, value in (("MemTotal", 8e9), ("MemAvailable", 5e9), ("SwapTotal", 1e9),
+                          ("SwapFree", 9e8)):
+        yield f"node_memory_{metric}_bytes", node, lambda i, v=value: v
+    disk = {**node, "device": "/dev/sda1", "fstype": "ext4", "mountpoint": "/"}
+    yield "node_filesystem_size_bytes", disk, lambda i: 1e11
+    yield "node_filesystem_avail_bytes", disk, lambda i: 4e10
+    yield "node_load1", node, lambda i: 0.5
+    for direction in ("read", "written"):
+        yield f"node_disk_{direction}_bytes_total", {**node, "device": "sda"}, lambda i: 1e5 * i
+    for direction in ("receive", "transmit"):
+        yield f"node_network_{direction}_bytes_total", {**node, "device": "eth0"}, \
+            lambda i: 1e4 * i
+    for name in ("", "grafana", "prometheus"):  # name="" is the host-wide cgroup
+        container = {"job": "cadvisor", "id": f"/docker/{name or 'root'}", "name": name}
+        yield "container_cpu_usage_seconds_total", container, lambda i: 2 * i
+        yield "container_memory_working_set_bytes", container, lambda i: 2e8
+        yield "container_fs_usage_bytes", {**container, "device": "/dev/sda1"}, lambda i: 3e8
+        for metric in ("fs_reads_bytes_total", "fs_writes_bytes_total"):
+            yield f"container_{metric}", {**container, "device": "/dev/sda1"}, lambda i: 1e4 * i
+        for direction in ("receive", "transmit"):
+            yield f"container_network_{direction}_bytes_total", {**container,
+                                                                 "interface": "eth0"}, \
+                lambda i: 1e3 * i
+
+
+STEP_SECONDS, STEPS = 15, 300  # 75 minutes: every window below 1h holds data
+
+
+def openmetrics(end):
+    lines = []
+    for metric, labels, value in fixture_series(end):
+        label_text = ",".join(f'{k}="{v}"' for k, v in labels.items())
+        for i in range(STEPS):
+            timestamp = end - (STEPS - 1 - i) * STEP_SECONDS
+            lines.append(f"{metric}{{{label_text}}} {value(i)} {timestamp}")
+    return "\n".join(lines) + "\n# EOF\n"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http_json(url, timeout=10):
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+@pytest.fixture(scope="module")
+def prometheus():
+    """A real Prometheus on a free port, its TSDB backfilled with the fixture series."""
+    for tool in ("prometheus", "promtool"):
+        assert shutil.which(tool), f"{tool} not installed (scripts/install-deps installs it)"
+    with tempfile.TemporaryDirectory(prefix="lookout-dashboards-") as tmp:
+        tmp = Path(tmp)
+        end = int(time.time()) // 60 * 60 - 120
+        (tmp / "series.om").write_text(openmetrics(end))
+        subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics",
+                        str(tmp / "series.om"), str(tmp / "data")],
+                       check=True, capture_output=True, timeout=120)
+        (tmp / "prometheus.yml").write_text("global:\n  scrape_interval: 15s\n")
+        port = free_port()
+        process = subprocess.Popen(
+            ["prometheus", f"--config.file={tmp / 'prometheus.yml'}",
+             f"--storage.tsdb.path={tmp / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
+             "--log.level=warn"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if urllib.request.urlopen(f"{base}/-/ready", timeout=1).status == 200:
+                        break
+                except OSError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("prometheus did not start: "
+                                       + process.stderr.read().decode(errors="replace"))
+                time.sleep(0.2)
+            yield base, end
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def run_query(prometheus, expr):
+    base, end = prometheus
+    query = urllib.parse.urlencode({"query": expr, "time": end})
+    return http_json(f"{base}/api/v1/query?{query}")
+
+
+@pytest.mark.parametrize("query", PROM_QUERIES, ids=lambda q: q.name)
+def test_promql_parses_and_finds_the_named_series(prometheus, query):
+    expr = dq.resolve(query.expr, dq.variable_values(BY_UID[query.dashboard]))
+    status, body = run_query(prometheus, expr)
+    assert status == 200 and body.get("status") == "success", \
+        f"{expr}\n-> {status} {body.get('errorType')}: {body.get('error')}"
+    assert body["data"]["result"], f"no data: a series or label name is wrong?\n{expr}"
+
+
+def test_a_broken_expression_is_caught(prometheus):
+    """Guards the test above: Prometheus must answer bad_data, not silently succeed."""
+    status, body = run_query(prometheus, "sum by (site (probe_success)")
+    assert status == 400 and body["errorType"] == "bad_data"
+    status, body = run_query(prometheus, "nginx:request_time_seconds:p95")
+    assert status == 200 and body["data"]["result"] == []
+
+
+VARIABLES = [(uid, v) for uid, d in BY_UID.items() for v in d["templating"]["list"]
+             if v["type"] == "query"]
+
+
+@pytest.mark.parametrize("uid,variable", VARIABLES, ids=lambda x: x if isinstance(x, str)
+                         else x["name"])
+def test_query_variables_list_values(prometheus, uid, variable):
+    base, end = prometheus
+    definition = dq.resolve(variable["definition"], dq.variable_values(BY_UID[uid]))
+    match = re.fullmatch(r"label_values\((.+),\s*(\w+)\)", definition)
+    assert match, f"only label_values(selector, label) is used: {definition}"
+    selector, label = match.groups()
+    query = urllib.parse.urlencode({"match[]": selector, "start": end - 3600, "end": end})
+    status, body = http_json(f"{base}/api/v1/label/{label}/values?{query}")
+    assert status == 200 and body["data"], f"{definition} lists nothing"
+
+
+def test_fixture_uses_the_names_docs_signals_md_defines():
+    """The fixture stands for the contract; Lookout's own names must come from it."""
+    own = {metric for metric, _, _ in fixture_series(0)
+           if ":" in metric or metric.startswith("lookout_")}
+    for metric in own:
+        family = re.sub(r"_(bucket|count|sum)$", "", metric)
+        assert f"`{metric}`" in SIGNALS or f"`{family}`" in SIGNALS \
+            or metric.split(":")[-1] in SIGNALS, f"{metric} is not in docs/signals.md"
+
+
+# --- LogQL: structure, the stream-label contract, measured pitfalls ----------------------
+
+STRING = re.compile(r'"(?:[^"\\]|\\.)*"|`[^`]*`')
+MATCHER = re.compile(r'\s*([A-Za-z_]\w*)\s*(=~|!~|!=|=)\s*(S\d+)\s*')
+
+
+def skeleton(expr):
+    """expr with every string literal replaced by S<n>, and the literals."""
+    literals = []
+
+    def keep(match):
+        literals.append(match.group(0)[1:-1])
+        return f"S{len(literals) - 1}"
+
+    return STRING.sub(keep, expr), literals
+
+
+def stream_selectors(expr):
+    """[(label, op, value)] per stream selector of a LogQL expression."""
+    text, literals = skeleton(expr)
+    selectors = []
+    for body in re.findall(r"\{([^{}]*)\}", text):
+        matchers = []
+        for part in body.split(","):
+            match = MATCHER.fullmatch(part)
+            assert match, f"bad matcher {part!r} in {expr}"
+            label, op, ref = match.groups()
+            matchers.append((label, op, literals[int(ref[1:])]))
+        selectors.append(matchers)
+    return selectors
+
+
+def contract_pairs():
+    """label="value" pairs of the stream selectors in docs/signals.md."""
+    pairs = set(re.findall(r'(\w+)="(\w+)"', " ".join(re.findall(r"`(\{[^`]*\})`", SIGNALS))))
+    for kind in re.findall(r"`kind` = ([^\n]*)", SIGNALS):  # kind = `pageload`, ... `error`
+        pairs |= {("kind", value) for value in re.findall(r"`(\w+)`", kind)}
+    return pairs
+
+
+@pytest.mark.parametrize("query", LOKI_QUERIES, ids=lambda q: q.name)
+def test_logql_is_well_formed(query):
+    expr = dq.resolve(query.expr, dq.variable_values(BY_UID[query.dashboard]))
+    text, _ = skeleton(expr)
+    depth = []
+    for char in text:
+        if char in "({[":
+            depth.append(char)
+        elif char in ")}]":
+            assert depth and "({[".index(depth.pop()) == ")}]".index(char), f"unbalanced: {expr}"
+    assert not depth, f"unbalanced: {expr}"
+    selectors = stream_selectors(expr)
+    assert selectors, f"no stream selector: {expr}"
+    for matchers in selectors:
+        # Loki refuses a selector whose every matcher also matches the empty value.
+        assert any(op == "=" and value for _, op, value in matchers), expr
+    if query.panel_type == "logs":
+        assert text.lstrip().startswith("{"), expr
+    else:
+        assert re.search(r"\[\d+[smhd]\]", text), f"metric query without a range: {expr}"
+        assert re.match(r"\s*(topk|sum|avg|max|min|count|quantile_over_time|\w+_over_time|rate)"
+                        r"\b", text), expr
+
+
+@pytest.mark.parametrize("query", LOKI_QUERIES, ids=lambda q: q.name)
+def test_logql_uses_the_stream_labels_of_signals_md(query):
+    pairs = contract_pairs()
+    contract_labels = {label for label, _ in pairs}
+    allowed = contract_labels | {"site", "level", "component"}
+    for matchers in stream_selectors(query.expr):
+        for label, op, value in matchers:
+            assert label in allowed, f"{query.name}: stream label {label!r} not in signals.md"
+            if op == "=" and label in contract_labels:
+                assert (label, value) in pairs, f"{query.name}: {label}={value!r} unknown"
+
+
+@pytest.mark.parametrize("query", LOKI_QUERIES, ids=lambda q: q.name)
+def test_logql_avoids_the_pitfalls_measured_on_real_loki(query):
+    """From shared notes/loki-facts.md (measured on a real Loki)."""
+    text, _ = skeleton(query.expr)
+    # unwrap over real nginx values hits '-' and '0.010, 0.020': drop those lines.
+    for tail in re.findall(r"\|\s*unwrap\s+\w+(.*)", text):
+        assert re.match(r'\s*\|\s*__error__\s*=\s*S\d+', tail), query.name
+        # Without by (...) every JSON field becomes a label: 500-series limit.
+        assert re.search(r"\]\s*\)\s*by\s*\(", tail), query.name
+    # request_time is a unitless number: `> 1s` fails, `> 1` works.
+    assert not re.search(r"[<>]=?\s*\d+(\.\d+)?(ms|s|m)\b", text), query.name
+    # A JSON parser without an __error__ filter fails the query on the first non-JSON line.
+    for tail in re.findall(r"\|\s*json\b(.*)", text):
+        assert re.match(r'\s*\|\s*__error__\s*=\s*S\d+', tail) or query.panel_type == "logs", \
+            query.name
+
+
+def test_logql_checks_reject_bad_queries():
+    """Guards the hand-written LogQL checks above."""
+    with pytest.raises(AssertionError):
+        stream_selectors('{job="nginx", logtype}')
+    assert stream_selectors('{job="nginx", site=~"a|b"} |= "x"') == [
+        [("job", "=", "nginx"), ("site", "=~", "a|b")]]
+    assert ("job", "nginx") in contract_pairs() and ("kind", "error") in contract_pairs()
+
+
+@pytest.fixture(scope="module")
+def loki():
+    if not shutil.which("loki"):
+        pytest.skip("loki not on PATH: LogQL checked structurally only")
+    with tempfile.TemporaryDirectory(prefix="lookout-loki-") as tmp:
+        port = free_port()
+        config = Path(tmp) / "loki.yaml"
+        # The smallest single-binary config from Loki's docs; only the query parser is used.
+        config.write_text(yaml.safe_dump({
+            "auth_enabled": False,
+            "server": {"http_listen_port": port, "grpc_listen_port": free_port(),
+                       "http_listen_address": "127.0.0.1"},
+            "common": {"path_prefix": tmp, "replication_factor": 1,
+                       "ring": {"kvstore": {"store": "inmemory"}},
+                       "storage": {"filesystem": {"chunks_directory": f"{tmp}/chunks",
+                                                  "rules_directory": f"{tmp}/rules"}}},
+            "storage_config": {"object_store": {"filesystem": {"dir": f"{tmp}/objects"}}},
+            "schema_config": {"configs": [{"from": "2024-01-01", "store": "tsdb",
+                                           "object_store": "filesystem", "schema": "v13",
+                                           "index": {"prefix": "index_", "period": "24h"}}]},
+        }))
+        process = subprocess.Popen(["loki", f"-config.file={config}"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    urllib.request.urlopen(f"{base}/ready", timeout=1)
+                    break
+                except OSError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("loki did not start: "
+                                       + process.stderr.read().decode(errors="replace"))
+                time.sleep(0.5)
+            yield base
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.mark.parametrize("query", LOKI_QUERIES, ids=lambda q: q.name)
+def test_logql_parses_in_loki(loki, query):
+    expr = dq.resolve(query.expr, dq.variable_values(BY_UID[query.dashboard]))
+    status, body = http_json(f"{loki}/loki/api/v1/format_query?"
+                             + urllib.parse.urlencode({"query": expr}))
+    assert status == 200, f"{expr}\n-> {status} {body}"
+
+
+# --- documentation -----------------------------------------------------------------------
+
+def test_docs_describe_every_dashboard_and_panel():
+    doc = DOC.read_text(encoding="utf-8")
+    for dashboard in DASHBOARDS.values():
+        assert dashboard["uid"] in doc and dashboard["title"] in doc, dashboard["uid"]
+        for panel in dq.panels(dashboard):
+            if panel["type"] != "row":
+                assert panel["title"] in doc, f"{dashboard['uid']}: {panel['title']!r}"
