@@ -72,7 +72,7 @@ struct DoctorCommand: AsyncParsableCommand {
 
     @OptionGroup var login: LoginOptions
 
-    @Option(help: ArgumentHelp("The application's origin for the CORS and push checks (default: first of COLLECTOR_ALLOWED_ORIGINS).", valueName: "origin"))
+    @Option(help: ArgumentHelp("The application's origin for the CORS and push checks (default: first of LOOKOUT_ALLOWED_ORIGINS).", valueName: "origin"))
     var origin: String?
 
     @Option(help: ArgumentHelp("How far back to look for log lines (e.g. 15m, 1h).", valueName: "duration"))

@@ -32,7 +32,7 @@ public struct DeploymentChecker: Sendable {
         let envFile = FileManager.default.fileExists(atPath: files.env.path) ? files.env : files.envExample
         let env = (try? DotEnv(contentsOf: envFile).values) ?? [:]
         if runTools {
-            report.append(contentsOf: ToolChecks.all(files, tools: tools, composeEnvFile: FileManager.default.fileExists(atPath: envFile.path) ? envFile : nil))
+            report.append(contentsOf: ToolChecks.all(files, tools: tools, composeEnvFile: FileManager.default.fileExists(atPath: envFile.path) ? envFile : nil, env: env))
         }
         report.append(RetentionCheck.prometheus(files, env: env))
         report.append(RetentionCheck.loki(files))

@@ -1,14 +1,41 @@
 import Foundation
 
-/// `nginx -t` on the edge config (replaced once the edge layout is known).
+/// `nginx -t` on the edge config. The config names its upstreams the way compose does
+/// (`server grafana:3000`), and nginx resolves them at load time, which fails outside the
+/// compose network. So the test runs on a temporary copy in which each upstream host is
+/// 127.0.0.1; everything else is byte-for-byte the file compose mounts.
 enum NginxCheck {
     static func run(_ files: DeploymentFiles, nginx: String?) -> CheckResult {
         let name = "nginx -t (edge)"
         guard let nginx else { return .skip(name, "nginx is not installed") }
-        guard let config = files.edgeNginxConfig else {
+        guard let config = files.edgeNginxConfig, let text = try? String(contentsOf: config, encoding: .utf8) else {
             return .fail(name, "no nginx config with an http block under edge/", hint: "add edge/nginx.conf")
         }
-        return ToolChecks.run(name, tool: nginx, toolName: "nginx", arguments: ["-t", "-c", config.path], in: files.root,
-                              hint: "fix \(files.relative(config))")
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("lookout-nginx-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        do {
+            // Copy the whole folder so relative includes still resolve.
+            try FileManager.default.copyItem(at: config.deletingLastPathComponent(), to: scratch)
+            let copy = scratch.appendingPathComponent(config.lastPathComponent)
+            try Data(localUpstreams(text).utf8).write(to: copy)
+            let result = try ProcessRunner.run(nginx, [
+                "-t", "-q", "-p", scratch.path, "-e", "stderr", "-c", copy.path, "-g", "pid \(scratch.path)/nginx.pid;",
+            ])
+            guard result.exitCode == 0 else {
+                let message = result.output.split(separator: "\n").filter { $0.contains("[emerg]") || $0.contains("[crit]") }
+                    .map { $0.replacingOccurrences(of: scratch.path, with: "edge") }.joined(separator: " | ")
+                return .fail(name, message.isEmpty ? "exit \(result.exitCode)" : message, hint: "fix \(files.relative(config))")
+            }
+            return .pass(name, "\(files.relative(config)) is valid (upstream hosts mapped to 127.0.0.1 for the test)")
+        } catch {
+            return .fail(name, "could not run nginx: \(error)", hint: "check that `nginx -v` works")
+        }
+    }
+
+    /// `server grafana:3000` inside `upstream { }` → `server 127.0.0.1:3000`.
+    static func localUpstreams(_ text: String) -> String {
+        let pattern = #"(upstream\s+[^\s{]+\s*\{[^}]*?\bserver\s+)([A-Za-z][A-Za-z0-9_.-]*)(:\d+)"#
+        guard let regex = try? NSRegularExpression(pattern: pattern) else { return text }
+        return regex.stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text), withTemplate: "$1127.0.0.1$3")
     }
 }

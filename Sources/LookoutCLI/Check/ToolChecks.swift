@@ -40,7 +40,7 @@ enum ToolChecks {
         }
     }
 
-    static func all(_ files: DeploymentFiles, tools: Tools, composeEnvFile: URL?) -> [CheckResult] {
+    static func all(_ files: DeploymentFiles, tools: Tools, composeEnvFile: URL?, env: [String: String]) -> [CheckResult] {
         var results: [CheckResult] = []
         let root = files.root
 
@@ -71,14 +71,7 @@ enum ToolChecks {
                                hint: "a rule no longer behaves as its unit test expects: fix the rule or the test"))
         }
 
-        if let config = files.alertmanagerConfig {
-            results.append(run("amtool check-config", tool: tools.amtool, toolName: "amtool",
-                               arguments: ["check-config", files.relative(config)], in: root,
-                               hint: "fix \(files.relative(config))"))
-        } else {
-            results.append(.fail("amtool check-config", "no Alertmanager config (YAML with route) under alertmanager/",
-                                 hint: "add alertmanager/alertmanager.yml"))
-        }
+        results.append(AlertmanagerConfigCheck.run(files, amtool: tools.amtool, env: env))
 
         if FileManager.default.fileExists(atPath: files.compose.path) {
             var arguments = ["--project-directory", root.path, "-f", files.compose.path]

@@ -74,6 +74,19 @@ public struct Initializer: Sendable {
             env = example
         }
 
+        // Edge logins compose does not read (nginx reads only the hashes): added so that the
+        // operator, `doctor` and `test-alert` find them in .env.
+        var addedAccounts = false
+        for account in DeploymentContract.edgeAccounts where env[account.userKey] == nil {
+            if !addedAccounts {
+                env.lines.append(.other(""))
+                env.lines.append(.other("# --- Edge logins (added by lookout init; the edge reads only secrets/edge/*.htpasswd) ---"))
+                addedAccounts = true
+            }
+            env[account.userKey] = account.defaultUser
+            if env[account.passwordKey] == nil { env[account.passwordKey] = "" }
+        }
+
         var generated: [String] = []
         var kept: [String] = []
         for key in env.keys where SecretPolicy.isSecretKey(key) {
@@ -93,7 +106,11 @@ public struct Initializer: Sendable {
             env[key] = value
             settings.append(key)
         }
-        set(DeploymentContract.appURLKey, options.appURL)
+        if let appURL = options.appURL, let origin = Self.origin(of: appURL),
+           env[DeploymentContract.allowedOriginsKey] == nil || env[DeploymentContract.allowedOriginsKey] == example[DeploymentContract.allowedOriginsKey] {
+            // Browsers on the application send its origin; the collector must allow it.
+            set(DeploymentContract.allowedOriginsKey, origin)
+        }
         set(DeploymentContract.smtpSmarthostKey, options.smtpHost)
         set(DeploymentContract.smtpUserKey, options.smtpUser)
         set(DeploymentContract.alertToKey, options.alertTo)
@@ -105,6 +122,8 @@ public struct Initializer: Sendable {
         if !settings.isEmpty { envAction += "; set \(settings.joined(separator: ", "))" }
         summary.actions.append(envAction)
 
+        try FileWriter.makeFolder(root.appendingPathComponent(DeploymentContract.secretsFolder), permissions: 0o700)
+        try FileWriter.makeFolder(root.appendingPathComponent(DeploymentContract.edgeSecretsFolder), permissions: 0o755)
         for account in DeploymentContract.edgeAccounts {
             summary.actions.append(try writeHtpasswd(account, env: env))
         }
@@ -164,6 +183,14 @@ public struct Initializer: Sendable {
         return "wrote \(path) with the placeholder value `\(DeploymentContract.smtpPasswordPlaceholder)`"
     }
 
+    /// `http://application:80/` → `http://application` (browsers omit the default port in Origin).
+    static func origin(of url: String) -> String? {
+        guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host else { return nil }
+        let defaultPort = scheme == "https" ? 443 : 80
+        let port = components.port.map { $0 == defaultPort ? "" : ":\($0)" } ?? ""
+        return "\(scheme)://\(host)\(port)"
+    }
+
     func todo(env: DotEnv) -> [String] {
         var todo: [String] = []
         let smtpPassword = (try? String(contentsOf: root.appendingPathComponent(DeploymentContract.smtpPasswordFile), encoding: .utf8))?
@@ -180,7 +207,13 @@ public struct Initializer: Sendable {
             todo.append("alert recipient: set \(DeploymentContract.alertToKey) in .env, or rerun with --alert-to")
         }
         if options.appURL == nil {
-            todo.append("application URL: the probe targets file still holds what it had (default \(DeploymentContract.defaultAppURL)); rerun with --app-url or edit \(DeploymentContract.probeTargetsFile)")
+            todo.append("application URL: \(DeploymentContract.probeTargetsFile) probes what it did before (default \(DeploymentContract.defaultAppURL)); rerun with --app-url, and check \(DeploymentContract.allowedOriginsKey) is the origin browsers load the application from")
+        }
+        let publicURLs = env.keys.filter { key in
+            (key.hasSuffix("_URL") || key.hasSuffix("_ROOT_URL")) && (env[key] ?? "").contains("monitoring-host")
+        }
+        if !publicURLs.isEmpty {
+            todo.append("public address: \(publicURLs.joined(separator: ", ")) use the placeholder name monitoring-host; set this host's real name unless browsers and agents resolve it")
         }
         todo.append("NFS: mount the application host's log folders at /mnt/nginx-logs, /mnt/app-logs, /mnt/redis-logs (placeholder export nfs-server:/data/logs; see docs)")
         return todo
@@ -189,6 +222,11 @@ public struct Initializer: Sendable {
 
 enum FileWriter {
     /// Writes atomically, creating parent folders, then sets the permissions.
+    static func makeFolder(_ url: URL, permissions: Int) throws {
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        try FileManager.default.setAttributes([.posixPermissions: permissions], ofItemAtPath: url.path)
+    }
+
     static func write(_ text: String, to url: URL, permissions: Int) throws {
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
         try Data(text.utf8).write(to: url, options: .atomic)

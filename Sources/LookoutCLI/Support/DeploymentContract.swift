@@ -6,34 +6,43 @@ public enum DeploymentContract {
         public var purpose: String
         public var userKey: String
         public var passwordKey: String
+        /// The user name written when .env has none.
+        public var defaultUser: String
         /// Relative to the deployment folder.
         public var htpasswdFile: String
     }
 
     public static let edgeAccounts: [EdgeAccount] = [
         EdgeAccount(purpose: "Prometheus (:9090)", userKey: "PROMETHEUS_USER", passwordKey: "PROMETHEUS_PASSWORD",
-                    htpasswdFile: "secrets/prometheus.htpasswd"),
+                    defaultUser: "admin", htpasswdFile: "secrets/edge/prometheus.htpasswd"),
         EdgeAccount(purpose: "Alertmanager (:9093)", userKey: "ALERTMANAGER_USER", passwordKey: "ALERTMANAGER_PASSWORD",
-                    htpasswdFile: "secrets/alertmanager.htpasswd"),
+                    defaultUser: "admin", htpasswdFile: "secrets/edge/alertmanager.htpasswd"),
         EdgeAccount(purpose: "log agents pushing to :3100", userKey: "LOKI_PUSH_USER", passwordKey: "LOKI_PUSH_PASSWORD",
-                    htpasswdFile: "secrets/loki-push.htpasswd"),
+                    defaultUser: "agent", htpasswdFile: "secrets/edge/agents.htpasswd"),
     ]
+    /// Edge logins that compose itself does not need (nginx reads only the htpasswd files) and
+    /// that .env.example may therefore lack; init adds them so the operator and `doctor` find them.
+    public static let prometheusAccount = edgeAccounts[0]
+    public static let alertmanagerAccount = edgeAccounts[1]
+    public static let agentsAccount = edgeAccounts[2]
 
     public static let grafanaAdminUserKey = "GRAFANA_ADMIN_USER"
     public static let grafanaAdminPasswordKey = "GRAFANA_ADMIN_PASSWORD"
 
-    /// The application URL the blackbox probes (also in the probe targets file).
-    public static let appURLKey = "APP_URL"
     public static let smtpSmarthostKey = "SMTP_SMARTHOST"
-    public static let smtpUserKey = "SMTP_USER"
+    public static let smtpUserKey = "SMTP_AUTH_USERNAME"
     public static let alertToKey = "ALERT_EMAIL_TO"
     /// The public URL browsers load logger.js from and push to (e.g. http://monitoring-host:3100/loki/api/v1/push).
-    public static let loggerEndpointKey = "LOGGER_PUSH_URL"
+    public static let loggerEndpointKey = "LOOKOUT_PUBLIC_PUSH_URL"
     /// Comma-separated origins the collector grants CORS to (the application's origin).
-    public static let allowedOriginsKey = "COLLECTOR_ALLOWED_ORIGINS"
+    public static let allowedOriginsKey = "LOOKOUT_ALLOWED_ORIGINS"
 
     public static let probeTargetsFile = "prometheus/targets/http-probes.yml"
     public static let smtpPasswordFile = "secrets/smtp_password"
+    /// secrets/ keeps other local users out (0700); secrets/edge must be traversable by the
+    /// containers' unprivileged users (see deploy/monitoring/secrets/README.md).
+    public static let secretsFolder = "secrets"
+    public static let edgeSecretsFolder = "secrets/edge"
     /// The value the prompt gives for the SMTP password (user:pass); a placeholder, not a secret.
     public static let smtpPasswordPlaceholder = "pass"
     public static let defaultAppURL = "http://application:80"
