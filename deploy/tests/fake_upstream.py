@@ -1,7 +1,8 @@
 """Fake upstreams for the nginx routing tests: one tiny HTTP server per service and port.
 
-Each request is answered 200 with {"service": NAME} and appended to a JSON-lines file
-(service, method, path, headers, body size), so a test can see exactly what nginx forwarded.
+Each request is answered 200 (or the status in its X-Fake-Status header) with
+{"service": NAME} and appended to a JSON-lines file (service, method, path, headers, body
+size), so a test can see exactly what nginx forwarded.
 
     python3 fake_upstream.py --bind 10.77.0.1 --services grafana=3000,loki=3100 \
         --record requests.jsonl --ready ready.flag
@@ -32,7 +33,8 @@ def make_handler(service: str, record: Path):
             with _lock, record.open("a") as f:
                 f.write(json.dumps(entry) + "\n")
             reply = json.dumps({"service": service}).encode()
-            self.send_response(200)
+            # A test can ask for another status (e.g. to see 5xx in an access log).
+            self.send_response(int(self.headers.get("X-Fake-Status") or 200))
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(reply)))
             self.end_headers()
