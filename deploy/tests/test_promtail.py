@@ -192,10 +192,31 @@ GO_LAYOUTS = {
 
 
 def parse_line_time(job, value):
+    """The timestamp stage: its format, then its fallback formats, as Promtail tries them."""
     ts = stage(PIPELINES[job]["pipeline_stages"], "timestamp")
     assert ts["location"] == "UTC"  # default of LOG_TIMEZONE
-    parsed = datetime.strptime(value, GO_LAYOUTS[ts["format"]]).replace(tzinfo=timezone.utc)
-    return parsed.timestamp()
+    for layout in [ts["format"], *ts.get("fallback_formats", [])]:
+        if layout == "Unix":
+            if re.fullmatch(r"[0-9]+([.][0-9]+)?", value):
+                return promtail_unix(value) / 1e9
+            continue
+        try:
+            return datetime.strptime(value, GO_LAYOUTS[layout]).replace(tzinfo=timezone.utc).timestamp()
+        except ValueError:
+            continue
+    raise AssertionError(f"{job}: no format of the timestamp stage parses {value!r}")
+
+
+def extract(job, text, engine):
+    """The job's regex stages in order: a stage that matches adds (or replaces) its named
+    groups in the extracted data, one that does not match leaves the data as it was."""
+    data = {}
+    for s in PIPELINES[job]["pipeline_stages"]:
+        if "regex" in s:
+            m = compile_both(s["regex"]["expression"])[engine].search(text)
+            if m:
+                data.update({k: v for k, v in m.groupdict().items() if v is not None})
+    return data
 
 
 def promtail_unix(value):
@@ -322,13 +343,13 @@ def test_nginx_error_level_and_time(engine, line, level, epoch):
         ("1:M 25 Nov 2026 10:00:00.123 * Ready to accept connections tcp", 1795600800.123),
         ("1:C 05 Jan 2026 23:59:59.999 # WARNING Memory overcommit must be enabled!", 1767657599.999),
         ("27:S 25 Nov 2026 10:00:01.000 - Accepted 172.18.0.4:40000", 1795600801.0),
+        ("1:signal-handler (1795600802) Received SIGTERM scheduling shutdown...", 1795600802),
     ],
 )
 def test_redis_time(engine, line, epoch):
-    regex = compile_both(stage(PIPELINES["redis"]["pipeline_stages"], "regex")["expression"])[engine]
-    m = regex.search(line)
-    assert m, line
-    assert parse_line_time("redis", m.group("time")) == pytest.approx(epoch, abs=1e-6)
+    data = extract("redis", line, engine)
+    assert "time" in data, line
+    assert parse_line_time("redis", data["time"]) == pytest.approx(epoch, abs=1e-6)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -415,3 +436,215 @@ def test_both_hosts_send_identical_entries(tmp_path):
     assert any('component="celery"' in l and 'level="error"' in l for l in labels)
     stamps = {entry[0] for entry in sent["monitoring"]}
     assert "2026-11-25T10:00:00.123+0000" in stamps
+
+
+# --- lines written by the real programs -----------------------------------------------------
+# nginx with the application's own log_format, redis-server, uvicorn with the application's
+# logging.json and a Celery worker with --logfile (as deploy/application/docker-compose.yml
+# runs them) write real log files; the pipelines must take every one of their lines apart.
+# TZ=UTC: the containers write UTC and the configs read zone-less times as UTC.
+
+import signal as _signal  # noqa: E402
+import socket  # noqa: E402
+import sys  # noqa: E402
+import urllib.error  # noqa: E402
+import urllib.request  # noqa: E402
+
+SAMPLE_APP = '''
+import os
+from celery import Celery
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/api/items/{item_id}")
+def read_item(item_id: int):
+    return {"a": 1}[item_id]  # KeyError: the traceback we want in app.log
+
+
+worker = Celery("sample", broker=os.environ["BROKER_URL"])
+
+
+@worker.task(name="tasks.flaky")
+def flaky():
+    raise ValueError("boom")
+'''
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(check, what, proc=None, timeout=30):
+    deadline = time.time() + timeout
+    while not check():
+        assert proc is None or proc.poll() is None, f"{what}: process exited with {proc.returncode}"
+        assert time.time() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.2)
+
+
+def stop(proc, sig=_signal.SIGTERM):
+    if proc.poll() is None:
+        os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, _signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+def spawn(args, tmp, name, **kw):
+    log = open(tmp / f"{name}.out", "w")
+    env = {**os.environ, "TZ": "UTC", **kw.pop("env", {})}
+    return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True, **kw)
+
+
+def get_status(url):
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except OSError:  # not listening yet
+        return None
+
+
+@pytest.fixture(scope="module")
+def real_logs(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("real-logs")
+    procs = []
+    t0 = time.time()
+    try:
+        # nginx, with the log_format block copied from the application's nginx.conf.
+        conf = (REPO / "deploy/application/nginx/nginx.conf").read_text()
+        log_format = re.search(r"^\s*log_format lookout_json[^;]*;", conf, re.M).group(0)
+        port = free_port()
+        (tmp / "nginx.conf").write_text(f"""
+worker_processes 1;
+error_log {tmp}/error.log notice;
+pid {tmp}/nginx.pid;
+events {{ }}
+http {{
+    {log_format}
+    access_log {tmp}/access.log lookout_json;
+    server {{
+        listen 127.0.0.1:{port};
+        location /api/ {{ return 200 "ok"; }}
+        location / {{ return 404; }}
+    }}
+}}
+""")
+        nginx = spawn(["nginx", "-p", str(tmp), "-c", str(tmp / "nginx.conf"), "-g", "daemon off;"], tmp, "nginx")
+        procs.append(nginx)
+        wait_for(lambda: (tmp / "nginx.pid").exists(), "nginx", nginx)
+        paths = ["/api/items/42", "/api/users/550e8400-e29b-41d4-a716-446655440000/orders/7", "/wp-login.php"]
+        wait_for(lambda: get_status(f"http://127.0.0.1:{port}/api/ping") == 200, "nginx answering", nginx)
+        statuses = [get_status(f"http://127.0.0.1:{port}{p}") for p in paths]
+        assert statuses == [200, 200, 404]
+
+        # redis-server, logging to a file, no TCP port.
+        sock = tmp / "redis.sock"
+        redis = spawn(["redis-server", "--port", "0", "--unixsocket", str(sock), "--logfile", str(tmp / "redis.log"),
+                       "--dir", str(tmp), "--save", "", "--appendonly", "no"], tmp, "redis")
+        procs.append(redis)
+        wait_for(sock.exists, "redis socket", redis)
+
+        # uvicorn with the application's logging.json and a Celery worker with --logfile,
+        # both appending to one app.log as in production.
+        (tmp / "sample.py").write_text(SAMPLE_APP)
+        logging_config = json.loads((REPO / "deploy/application/backend/logging.json").read_text())
+        logging_config["handlers"]["app_log"]["filename"] = str(tmp / "app.log")
+        (tmp / "logging.json").write_text(json.dumps(logging_config))
+        broker = f"redis+socket://{sock}"
+        env = {"BROKER_URL": broker, "PYTHONPATH": str(tmp)}
+        worker = spawn([sys.executable, "-m", "celery", "--app=sample.worker", "worker", "--loglevel=INFO",
+                        f"--logfile={tmp}/app.log", "--concurrency=1", "--without-gossip", "--without-mingle",
+                        "--without-heartbeat"], tmp, "celery", env=env, cwd=tmp)
+        procs.append(worker)
+        api_port = free_port()
+        api = spawn([sys.executable, "-m", "uvicorn", "sample:app", "--host=127.0.0.1", f"--port={api_port}",
+                     f"--log-config={tmp}/logging.json"], tmp, "uvicorn", env=env, cwd=tmp)
+        procs.append(api)
+        wait_for(lambda: get_status(f"http://127.0.0.1:{api_port}/docs") == 200, "uvicorn", api)
+        assert get_status(f"http://127.0.0.1:{api_port}/api/items/7") == 500
+        app_log = tmp / "app.log"
+        wait_for(lambda: "ready." in app_log.read_text(), "celery worker ready", worker)
+        from celery import Celery
+
+        Celery(broker=broker).send_task("tasks.flaky")
+        wait_for(lambda: "ValueError: boom" in app_log.read_text(), "the task's traceback", worker)
+    finally:
+        for proc in reversed(procs):
+            stop(proc, _signal.SIGQUIT if proc.args[0] == "nginx" else _signal.SIGTERM)
+    t1 = time.time()
+    return {"dir": tmp, "window": (t0 - 1, t1 + 1), "paths": paths}
+
+
+def in_window(epoch, real_logs):
+    low, high = real_logs["window"]
+    return low <= epoch <= high
+
+
+def test_real_nginx_access_lines(real_logs):
+    lines = (real_logs["dir"] / "access.log").read_text().splitlines()
+    records = [json.loads(l) for l in lines]
+    assert [r["path"] for r in records][-3:] == real_logs["paths"]
+    for r in records:
+        # what the Promtail json + timestamp stages and the recording rules rely on
+        assert {"time", "method", "path", "status", "request_time"} <= set(r)
+        assert in_window(promtail_unix(r["time"]) / 1e9, real_logs)
+        assert float(r["request_time"]) >= 0
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_real_nginx_error_lines(real_logs, engine):
+    regex = compile_both(stage(PIPELINES["nginx-error"]["pipeline_stages"], "regex")["expression"])[engine]
+    lines = (real_logs["dir"] / "error.log").read_text().splitlines()
+    assert lines
+    for line in lines:
+        m = regex.search(line)
+        assert m, line
+        assert m.group("level") in {"debug", "info", "notice", "warn", "error", "crit", "alert", "emerg"}
+        assert in_window(parse_line_time("nginx-error", m.group("time")), real_logs)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_real_redis_lines(real_logs, engine):
+    lines = [l for l in (real_logs["dir"] / "redis.log").read_text().splitlines() if l.strip()]
+    assert any("ready to accept connections" in l for l in lines)
+    assert any(":signal-handler (" in l for l in lines)  # the SIGTERM that stopped it
+    for line in lines:
+        data = extract("redis", line, engine)
+        assert "time" in data, line
+        assert in_window(parse_line_time("redis", data["time"]), real_logs)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_real_app_log_from_uvicorn_and_celery(real_logs, engine):
+    pipeline = PIPELINES["app"]["pipeline_stages"]
+    firstline = compile_both(stage(pipeline, "multiline")["firstline"])[engine]
+    regex = compile_both(stage(pipeline, "regex")["expression"])[engine]
+    blocks = []
+    for line in (real_logs["dir"] / "app.log").read_text().splitlines():
+        if firstline.search(line) or not blocks:
+            blocks.append([line])
+        else:
+            blocks[-1].append(line)
+    entries = []
+    for block in blocks:
+        m = regex.search("\n".join(block))
+        assert m, block  # no orphan block: the file starts with a log line
+        assert in_window(parse_line_time("app", m.group("time")), real_logs)
+        entries.append(("celery" if m.group("celery") else "fastapi", m.group("level"), "\n".join(block)))
+    components = {c for c, _, _ in entries}
+    assert components == {"fastapi", "celery"}
+    assert {level for _, level, _ in entries} <= {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
+    api_error = [e for e in entries if "Exception in ASGI application" in e[2]]
+    task_error = [e for e in entries if "raised unexpected" in e[2]]
+    assert len(api_error) == 1 and len(task_error) == 1
+    # each traceback travels with its log line, as one entry
+    assert api_error[0][:2] == ("fastapi", "ERROR") and "Traceback" in api_error[0][2] and "KeyError: 7" in api_error[0][2]
+    assert task_error[0][:2] == ("celery", "ERROR") and "Traceback" in task_error[0][2] and "ValueError: boom" in task_error[0][2]
