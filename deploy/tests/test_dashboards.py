@@ -285,7 +285,7 @@ def fixture_series(end):
     and labels from docs/signals.md and the exporters' own metric names). Yields
     (metric, labels, value at step i)."""
     site = {"site": "application"}
-    probe = {**site, "instance": "http://application:80", "job": "blackbox"}
+    probe = {**site, "instance": "http://application:80", "job": "blackbox-http"}
     yield "up", {"job": "prometheus", "instance": "localhost:9090"}, lambda i: 1
     yield "probe_success", probe, lambda i: 0 if i % 20 == 0 else 1
     yield "probe_http_status_code", probe, lambda i: 500 if i % 20 == 0 else 200

@@ -216,7 +216,9 @@ def dashboard(uid, title, description, panels, variables=(), time_from="now-6h")
         "description": description,
         "tags": ["lookout"],
         "timezone": "browser",
-        "editable": False,
+        # Panels can be explored and tweaked; saving over a provisioned dashboard is refused
+        # (allowUiUpdates: false), "Save as" keeps a personal copy.
+        "editable": True,
         "graphTooltip": 1,
         "refresh": "1m",
         "schemaVersion": SCHEMA_VERSION,

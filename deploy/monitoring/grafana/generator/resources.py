@@ -2,8 +2,11 @@
 from grafana_json import (dashboard, prom, query_variable, row, stat, table, thresholds,
                           timeseries)
 
-# Real filesystems only: skip the pseudo and overlay mounts containers bring along.
-FS = '{fstype!~"tmpfs|overlay|squashfs|nsfs|ramfs|fuse.lxcfs", mountpoint!~"/run.*|/var/lib/docker/.+"}'
+# The monitoring host's own disks, filtered like LookoutHostDiskFilling: no pseudo or
+# in-memory filesystems, container layers or network mounts (the NFS log mounts are the
+# application host's disks).
+FS = ('{fstype!~"tmpfs|devtmpfs|ramfs|overlay|squashfs|nsfs|autofs|fuse.*|nfs.*|cifs|smb3'
+      '|iso9660"}')
 NIC = '{device!~"lo|veth.*|docker.*|br-.*"}'
 # name="" series are cgroup aggregates (the whole host, system slices), not containers.
 CONTAINER = '{name!="", name=~"$container"}'
