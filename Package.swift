@@ -67,12 +67,17 @@ let package = Package(
             name: "CollectorTests",
             dependencies: [
                 "Collector",
+                "LokiPush",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .testTarget(
             name: "LookoutCLITests",
-            dependencies: ["LookoutCLI", "lookout"]
+            dependencies: ["LookoutCLI", "lookout"],
+            // Deployment folders and golden --help texts, read from the source tree by path.
+            exclude: ["Fixtures", "Golden"]
         ),
     ]
 )
