@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""The lab's command line: lab.py up|down|status|mail|slow (wrapped by lab/up, lab/down, …)."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from labkit import mail, runner, settings, slow  # noqa: E402
+
+
+def main() -> int:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--name", help="lab name (default $LOOKOUT_LAB_NAME or lookout-lab)")
+    common.add_argument("--run-dir", help="state/log folder (default lab/run/<name>)")
+    parser = argparse.ArgumentParser(prog="lab", description="Run Lookout natively, without Docker.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, parents=[common])
+
+    p_up = command("up", "start the monitoring stack and the demo application")
+    p_up.add_argument("--no-publish", action="store_true",
+                      help="do not forward the compose ports (3000, 3100, 9090, …) to this host")
+    command("down", "stop everything and remove the lab's namespaces")
+    command("status", "what runs, what was skipped and why")
+    for verb in ("stop", "start"):
+        command(verb, f"{verb} one service (e.g. the application, to see the alert)").add_argument("service")
+    p_mail = command("mail", "list the mail the SMTP sink received")
+    p_mail.add_argument("number", nargs="?", type=int, help="show this message in full")
+    p_slow = command("slow", "throttle a service's network link (tc tbf)")
+    p_slow.add_argument("service", nargs="?", default="application")
+    p_slow.add_argument("state", choices=["on", "off"])
+    p_slow.add_argument("--seconds", type=float, default=3.0, help="target time to fetch / (default 3)")
+    args = parser.parse_args()
+
+    if os.geteuid() != 0:
+        print("lab: needs root (network namespaces and mounts)", file=sys.stderr)
+        return 2
+    lab = settings.current(args.name, args.run_dir)
+    if args.command == "up":
+        runner.up(lab, publish=not args.no_publish)
+    elif args.command == "down":
+        runner.down(lab)
+    elif args.command == "status":
+        return runner.status(lab)
+    elif args.command == "stop":
+        runner.stop_service(lab, args.service)
+    elif args.command == "start":
+        runner.start_service(lab, args.service)
+    elif args.command == "mail":
+        return mail.show(lab, args.number)
+    elif args.command == "slow":
+        return slow.set_slow(lab, args.service, args.state == "on", args.seconds)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""The lab's .env, secrets and certificates — generated per lab, never the operator's.
+
+Compose reads deploy/monitoring/.env; the lab renders the compose files with its own env file
+(from .env.example, secrets replaced by random values) so a developer's real .env and secrets
+are never read or touched.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+import subprocess
+from pathlib import Path
+
+from .settings import REPO, Lab
+
+MONITORING = REPO / "deploy" / "monitoring"
+ENV_EXAMPLE = MONITORING / ".env.example"
+SECRET_KEY = re.compile(r"PASSWORD|SECRET|TOKEN", re.I)
+# Lab-specific values: the browser reaches the monitoring host by its lab name, and the demo
+# page's origin is http://application.
+LAB_VALUES = {
+    "LOOKOUT_PUBLIC_PUSH_URL": "http://monitoring-host:3100/loki/api/v1/push",
+    "LOOKOUT_ALLOWED_ORIGINS": "http://application",
+}
+
+
+def parse_env(text: str) -> dict[str, str]:
+    out = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        out[key.strip()] = value
+    return out
+
+
+def values(lab: Lab) -> dict[str, str]:
+    env_file = lab.run_dir / "env"
+    return parse_env(env_file.read_text()) if env_file.exists() else {}
+
+
+def prepare(lab: Lab) -> Path:
+    """Write <run>/env once per lab (kept across up/down, like a real .env)."""
+    env_file = lab.run_dir / "env"
+    if env_file.exists():
+        return env_file
+    example = parse_env(ENV_EXAMPLE.read_text()) if ENV_EXAMPLE.exists() else {}
+    env = {}
+    for key, value in example.items():
+        env[key] = secrets.token_urlsafe(18) if SECRET_KEY.search(key) else value
+    for key, value in LAB_VALUES.items():
+        if key in env or not example:
+            env[key] = value
+    env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+    env_file.chmod(0o600)
+    return env_file
+
+
+def path_map(lab: Lab) -> dict[str, str]:
+    """Host paths in compose volumes that the lab replaces (the container paths stay)."""
+    demo_data = lab.dir("demo-data")
+    logs = {name: lab.dir("demo-data", "logs", name) for name in ("nginx", "app", "redis")}
+    return {
+        str(MONITORING / "secrets"): str(lab.dir("secrets")),
+        str(REPO / "deploy" / "demo" / "data"): str(demo_data),
+        # The monitoring host's NFS mounts of the application's log folders.
+        "/mnt/nginx-logs": str(logs["nginx"]),
+        "/mnt/app-logs": str(logs["app"]),
+        "/mnt/redis-logs": str(logs["redis"]),
+    }
+
+
+def certificates(lab: Lab, names: list[str]) -> tuple[Path, Path, Path]:
+    """A lab CA and a server certificate for `names` (the SMTP sink's STARTTLS)."""
+    d = lab.dir("tls")
+    ca_key, ca_crt = d / "ca.key", d / "ca.crt"
+    key, crt = d / "server.key", d / "server.crt"
+    if not ca_crt.exists():
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
+                        "-subj", f"/CN=Lookout lab CA {lab.name}", "-keyout", str(ca_key), "-out", str(ca_crt)],
+                       check=True, capture_output=True)
+    sans = ",".join(f"DNS:{n}" for n in names)
+    ext = d / "server.ext"
+    ext.write_text(f"subjectAltName={sans}\nextendedKeyUsage=serverAuth\n")
+    csr = d / "server.csr"
+    subprocess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={names[0]}",
+                    "-keyout", str(key), "-out", str(csr)], check=True, capture_output=True)
+    subprocess.run(["openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca_crt), "-CAkey", str(ca_key),
+                    "-CAcreateserial", "-days", "30", "-extfile", str(ext), "-out", str(crt)],
+                   check=True, capture_output=True)
+    return ca_crt, crt, key

@@ -1,0 +1,138 @@
+"""Turn compose services into launch specs (see launch.py) for this machine."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import dockerfile, images
+from .compose import Service
+from .settings import REPO, Lab
+
+BASE_ENV = {
+    "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    "HOME": "/root",
+    "LANG": "C.UTF-8",
+}
+SWIFT_BUILD = REPO / ".build" / "debug"
+
+
+@dataclass
+class Plan:
+    service: Service
+    kind: str                      # "run", "fake-loki", "smtp-sink" or "skip"
+    reason: str = ""               # why skipped / substituted
+    argv: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    workdir: str = "/"
+    shims: list[dict] = field(default_factory=list)
+    mounts: list[dict] = field(default_factory=list)
+    ports: list[int] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)   # every lab-only difference, for `lab/up` to print
+
+    def container_path_source(self, container_path: str) -> Path | None:
+        """Host file behind a container path, through the mounts (the last mount wins)."""
+        for m in reversed(self.mounts):
+            target = m["target"].rstrip("/")
+            if container_path == target or container_path.startswith(target + "/"):
+                return Path(m["source"]) / container_path[len(target):].lstrip("/")
+        return None
+
+    def override(self, container_path: str, host_file: Path, why: str) -> None:
+        self.mounts.append({"source": str(host_file), "target": container_path, "read_only": True})
+        self.notes.append(f"{container_path} replaced by {host_file} ({why})")
+
+
+def built_image(lab: Lab, svc: Service) -> tuple[images.Image | None, str]:
+    """Shape of a `build:` service: its Dockerfile's base image plus what the Dockerfile adds."""
+    context = Path(svc.build.get("context", "."))
+    dockerfile_path = context / svc.build.get("dockerfile", "Dockerfile")
+    if not dockerfile_path.is_file():
+        return None, f"Dockerfile {dockerfile_path} not found"
+    stage = dockerfile.parse(dockerfile_path)
+    img = images.for_image(stage.base) or images.Image(family=images.repository(stage.base))
+    img.workdir = stage.workdir
+    img.env.update(stage.env)
+    if stage.entrypoint is not None:
+        img.entrypoint, img.command = stage.entrypoint, []
+    if stage.cmd is not None:
+        img.command = stage.cmd
+    for source_stage, sources, dest in stage.copies:
+        for src in sources:
+            if source_stage:
+                # A product of a builder stage: the same file from the local `swift build`.
+                local = SWIFT_BUILD / Path(src).name
+                if not local.exists():
+                    return None, f"{local} missing (run `swift build` first)"
+            else:
+                local = context / src
+            target = dest if not dest.endswith("/") else dest + Path(src).name
+            if len(sources) > 1 and not dest.endswith("/"):
+                target = dest.rstrip("/") + "/" + Path(src).name
+            img.shims.append({"bind": str(local), "path": target})
+    return img, ""
+
+
+def make(lab: Lab, svc: Service, path_map: dict[str, str]) -> Plan:
+    if svc.build:
+        img, problem = built_image(lab, svc)
+        if img is None:
+            return Plan(svc, "skip", reason=problem)
+    else:
+        img = images.for_image(svc.image)
+        if img is None:
+            return Plan(svc, "skip", reason=f"image {svc.image} has no native counterpart in the lab")
+    if img.substitute:
+        return Plan(svc, img.substitute, reason=img.missing or "", ports=img.ports)
+    if img.missing:
+        return Plan(svc, "skip", reason=img.missing)
+
+    if svc.entrypoint is not None:       # Docker: overriding the entrypoint drops the image CMD
+        argv = svc.entrypoint + (svc.command or [])
+    else:
+        argv = img.entrypoint + (svc.command if svc.command is not None else img.command)
+    if img.extra_args and argv and Path(argv[0]).name == Path(img.command[0]).name:
+        argv = argv + img.extra_args
+    # Readiness without a compose healthcheck: the ports compose publishes or exposes, else the image's.
+    declared = [p.target for p in svc.ports] + [int(str(e).split("/")[0]) for e in svc.raw.get("expose", [])]
+    plan = Plan(svc, "run", argv=argv, workdir=svc.working_dir or img.workdir, ports=declared or img.ports)
+    if img.extra_args:
+        plan.notes.append(f"appended {' '.join(img.extra_args)} (the image's built-in default)")
+    plan.env = {**BASE_ENV, "HOSTNAME": svc.name, **img.env, **svc.environment}
+    plan.shims = [s for s in img.shims if "bind" not in s]
+    plan.mounts = [{"source": s["bind"], "target": s["path"], "read_only": True}
+                   for s in img.shims if "bind" in s]
+    for v in svc.volumes:
+        if v.named or not v.source:
+            name = v.source or f"anon-{svc.name}-{v.target.strip('/').replace('/', '_')}"
+            source = str(lab.dir("volumes", name))
+        else:
+            source = v.source
+            for prefix, replacement in path_map.items():
+                if source == prefix or source.startswith(prefix.rstrip("/") + "/"):
+                    replaced = replacement + source[len(prefix):]
+                    plan.notes.append(f"volume {source} → {replaced}")
+                    source = replaced
+                    break
+        plan.mounts.append({"source": source, "target": v.target, "read_only": v.read_only})
+    return plan
+
+
+def spec(lab: Lab, plan: Plan) -> dict:
+    rootfs = lab.dir("rootfs", plan.service.name)
+    return {
+        "rootfs_dir": str(rootfs),
+        "hosts_file": str(lab.hosts_file),
+        "shims": plan.shims,
+        "mounts": plan.mounts,
+        "workdir": plan.workdir,
+        "env": plan.env,
+        "argv": plan.argv,
+    }
+
+
+def host_ca_bundle() -> str:
+    for candidate in ("/etc/ssl/certs/ca-certificates.crt",):
+        if os.path.exists(candidate):
+            return Path(candidate).read_text()
+    return ""
