@@ -14,6 +14,7 @@ import datetime
 import gzip
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -84,6 +85,7 @@ def measure(loads: int) -> list[tuple[str, str]]:
         driver.quit()
         for s in (up, down, hanging, nginx):
             s.stop()
+        shutil.rmtree(root, ignore_errors=True)
     return rows
 
 
