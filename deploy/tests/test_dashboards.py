@@ -10,14 +10,9 @@ LogQL is checked structurally and against the stream labels of docs/signals.md; 
 import json
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import tempfile
-import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -25,6 +20,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import dashboard_queries as dq  # noqa: E402  (needs the path above in importlib mode)
+import dashboard_services as services  # noqa: E402
 
 GRAFANA = dq.GRAFANA_DIR
 DATASOURCES_FILE = GRAFANA / "provisioning" / "datasources" / "datasources.yml"
@@ -280,151 +276,18 @@ def test_compose_gives_grafana_its_admin_credentials_from_the_environment():
 
 # --- PromQL: run by a real Prometheus over fixture series --------------------------------
 
-def fixture_series(end):
-    """Series as the exporters, the collector and the recording rules produce them (names
-    and labels from docs/signals.md and the exporters' own metric names). Yields
-    (metric, labels, value at step i)."""
-    site = {"site": "application"}
-    probe = {**site, "instance": "http://application:80", "job": "blackbox-http"}
-    yield "up", {"job": "prometheus", "instance": "localhost:9090"}, lambda i: 1
-    yield "probe_success", probe, lambda i: 0 if i % 20 == 0 else 1
-    yield "probe_http_status_code", probe, lambda i: 500 if i % 20 == 0 else 200
-    yield "probe_duration_seconds", probe, lambda i: 0.2
-    yield "probe_dns_lookup_time_seconds", probe, lambda i: 0.01
-    yield "probe_ssl_earliest_cert_expiry", probe, lambda i: end + 30 * 86400
-    for phase in ("resolve", "connect", "tls", "processing", "transfer"):
-        yield "probe_http_duration_seconds", {**probe, "phase": phase}, lambda i: 0.05
-    yield "probe:duration_seconds:p95_10m", {**site, "instance": probe["instance"]}, lambda i: 0.3
-    yield "ALERTS", {"alertname": "LookoutSiteDown", "alertstate": "firing",
-                     "severity": "critical", **site}, lambda i: 1
-    for status_class in ("2xx", "3xx", "4xx", "5xx"):
-        for method in ("GET", "POST"):
-            for route in ("/", "/api/items/:id"):
-                yield "nginx:requests:rate1m", {**site, "status_class": status_class,
-                                                "method": method, "route": route}, lambda i: 2
-    for q in ("p50", "p95", "p99"):
-        yield f"nginx:request_time_seconds:{q}_5m", site, lambda i: 0.4
-    for method in ("GET", "POST"):
-        yield "nginx:request_time_seconds:p95_5m_by_route", {**site, "method": method,
-                                                             "route": "/api/items/:id"}, lambda i: 1.2
-    yield "nginx:slow_requests:rate1m", site, lambda i: 0.1
-    yield "site:http_errors:ratio_rate5m", site, lambda i: 0.03
-    for metric in ("ttfb_seconds", "dom_content_loaded_seconds", "load_seconds",
-                   "lcp_seconds", "inp_seconds", "cls"):
-        family = f"lookout_frontend_{metric}"
-        for le, share in (("0.1", 0.1), ("0.5", 0.4), ("1", 0.7), ("2.5", 0.9), ("5", 0.97),
-                          ("+Inf", 1.0)):
-            yield f"{family}_bucket", {"le": le}, lambda i, s=share: round(10 * i * s)
-        yield f"{family}_count", {}, lambda i: 10 * i
-        yield f"{family}_sum", {}, lambda i: 9 * i
-    for kind in ("error", "resource", "unhandledrejection"):
-        yield "lookout_frontend_js_errors_total", {"type": kind}, lambda i: i
-    for counter in ("events_accepted_total", "rate_limited_total", "events_forwarded_total",
-                    "forward_retries_total", "events_dropped_total"):
-        yield f"lookout_collector_{counter}", {}, lambda i: 3 * i
-    yield "lookout_collector_events_rejected_total", {"reason": "too_large"}, lambda i: i
-    yield "lookout_collector_queue_depth", {}, lambda i: 4
-    node = {"job": "node-exporter", "instance": "node-exporter:9100"}
-    for mode in ("idle", "user", "system", "iowait"):
-        yield "node_cpu_seconds_total", {**node, "cpu": "0", "mode": mode}, lambda i: 3 * i
-    for metric, value in (("MemTotal", 8e9), ("MemAvailable", 5e9), ("SwapTotal", 1e9),
-                          ("SwapFree", 9e8)):
-        yield f"node_memory_{metric}_bytes", node, lambda i, v=value: v
-    disk = {**node, "device": "/dev/sda1", "fstype": "ext4", "mountpoint": "/"}
-    yield "node_filesystem_size_bytes", disk, lambda i: 1e11
-    yield "node_filesystem_avail_bytes", disk, lambda i: 4e10
-    yield "node_load1", node, lambda i: 0.5
-    for direction in ("read", "written"):
-        yield f"node_disk_{direction}_bytes_total", {**node, "device": "sda"}, lambda i: 1e5 * i
-    for direction in ("receive", "transmit"):
-        yield f"node_network_{direction}_bytes_total", {**node, "device": "eth0"}, \
-            lambda i: 1e4 * i
-    for name in ("", "grafana", "prometheus"):  # name="" is the host-wide cgroup
-        container = {"job": "cadvisor", "id": f"/docker/{name or 'root'}", "name": name}
-        yield "container_cpu_usage_seconds_total", container, lambda i: 2 * i
-        yield "container_memory_working_set_bytes", container, lambda i: 2e8
-        yield "container_fs_usage_bytes", {**container, "device": "/dev/sda1"}, lambda i: 3e8
-        for metric in ("fs_reads_bytes_total", "fs_writes_bytes_total"):
-            yield f"container_{metric}", {**container, "device": "/dev/sda1"}, lambda i: 1e4 * i
-        for direction in ("receive", "transmit"):
-            yield f"container_network_{direction}_bytes_total", {**container,
-                                                                 "interface": "eth0"}, \
-                lambda i: 1e3 * i
-
-
-STEP_SECONDS, STEPS = 15, 300  # 75 minutes: every window below 1h holds data
-
-
-def openmetrics(end):
-    lines = []
-    for metric, labels, value in fixture_series(end):
-        label_text = ",".join(f'{k}="{v}"' for k, v in labels.items())
-        for i in range(STEPS):
-            timestamp = end - (STEPS - 1 - i) * STEP_SECONDS
-            lines.append(f"{metric}{{{label_text}}} {value(i)} {timestamp}")
-    return "\n".join(lines) + "\n# EOF\n"
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def http_json(url, timeout=10):
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
-
-
 @pytest.fixture(scope="module")
 def prometheus():
-    """A real Prometheus on a free port, its TSDB backfilled with the fixture series."""
     for tool in ("prometheus", "promtool"):
         assert shutil.which(tool), f"{tool} not installed (scripts/install-deps installs it)"
-    with tempfile.TemporaryDirectory(prefix="lookout-dashboards-") as tmp:
-        tmp = Path(tmp)
-        end = int(time.time()) // 60 * 60 - 120
-        (tmp / "series.om").write_text(openmetrics(end))
-        subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics",
-                        str(tmp / "series.om"), str(tmp / "data")],
-                       check=True, capture_output=True, timeout=120)
-        (tmp / "prometheus.yml").write_text("global:\n  scrape_interval: 15s\n")
-        port = free_port()
-        process = subprocess.Popen(
-            ["prometheus", f"--config.file={tmp / 'prometheus.yml'}",
-             f"--storage.tsdb.path={tmp / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
-             "--log.level=warn"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if urllib.request.urlopen(f"{base}/-/ready", timeout=1).status == 200:
-                        break
-                except OSError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("prometheus did not start: "
-                                       + process.stderr.read().decode(errors="replace"))
-                time.sleep(0.2)
-            yield base, end
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with services.backfilled_prometheus() as server:
+        yield server
 
 
 def run_query(prometheus, expr):
     base, end = prometheus
     query = urllib.parse.urlencode({"query": expr, "time": end})
-    return http_json(f"{base}/api/v1/query?{query}")
+    return services.http_json(f"{base}/api/v1/query?{query}")
 
 
 @pytest.mark.parametrize("query", PROM_QUERIES, ids=lambda q: q.name)
@@ -457,7 +320,7 @@ def test_query_variables_list_values(prometheus, uid, variable):
     assert match, f"only label_values(selector, label) is used: {definition}"
     selector, label = match.groups()
     query = urllib.parse.urlencode({"match[]": selector, "start": end - 3600, "end": end})
-    status, body = http_json(f"{base}/api/v1/label/{label}/values?{query}")
+    status, body = services.http_json(f"{base}/api/v1/label/{label}/values?{query}")
     assert status == 200 and body["data"], f"{definition} lists nothing"
 
 
@@ -472,7 +335,7 @@ def named_in_signals(metric):
 
 def test_fixture_uses_the_names_docs_signals_md_defines():
     """The fixture stands for the contract; Lookout's own names must come from it."""
-    own = {metric for metric, _, _ in fixture_series(0)
+    own = {metric for metric, _, _ in services.fixture_series(0)
            if ":" in metric or metric.startswith("lookout_")}
     assert len(own) > 20
     for metric in own:
@@ -587,53 +450,15 @@ def test_logql_checks_reject_bad_queries():
 def loki():
     if not shutil.which("loki"):
         pytest.skip("loki not on PATH: LogQL checked structurally only")
-    with tempfile.TemporaryDirectory(prefix="lookout-loki-") as tmp:
-        port = free_port()
-        config = Path(tmp) / "loki.yaml"
-        # The smallest single-binary config from Loki's docs; only the query parser is used.
-        config.write_text(yaml.safe_dump({
-            "auth_enabled": False,
-            "server": {"http_listen_port": port, "grpc_listen_port": free_port(),
-                       "http_listen_address": "127.0.0.1"},
-            "common": {"path_prefix": tmp, "replication_factor": 1,
-                       "ring": {"kvstore": {"store": "inmemory"}},
-                       "storage": {"filesystem": {"chunks_directory": f"{tmp}/chunks",
-                                                  "rules_directory": f"{tmp}/rules"}}},
-            "storage_config": {"object_store": {"filesystem": {"dir": f"{tmp}/objects"}}},
-            "schema_config": {"configs": [{"from": "2024-01-01", "store": "tsdb",
-                                           "object_store": "filesystem", "schema": "v13",
-                                           "index": {"prefix": "index_", "period": "24h"}}]},
-        }))
-        process = subprocess.Popen(["loki", f"-config.file={config}"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    urllib.request.urlopen(f"{base}/ready", timeout=1)
-                    break
-                except OSError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("loki did not start: "
-                                       + process.stderr.read().decode(errors="replace"))
-                time.sleep(0.5)
-            yield base
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with services.loki_server() as base:
+        yield base
 
 
 @pytest.mark.parametrize("query", LOKI_QUERIES, ids=lambda q: q.name)
 def test_logql_parses_in_loki(loki, query):
     expr = dq.resolve(query.expr, dq.variable_values(BY_UID[query.dashboard]))
-    status, body = http_json(f"{loki}/loki/api/v1/format_query?"
-                             + urllib.parse.urlencode({"query": expr}))
+    status, body = services.http_json(f"{loki}/loki/api/v1/format_query?"
+                                      + urllib.parse.urlencode({"query": expr}))
     assert status == 200, f"{expr}\n-> {status} {body}"
 
 
