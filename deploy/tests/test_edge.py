@@ -197,3 +197,14 @@ def test_grafana_gets_everything_else_with_websocket_upgrade(edge):
     assert (rec["service"], rec["path"]) == ("grafana", "/api/live/ws")
     assert rec["headers"]["upgrade"] == "websocket"
     assert rec["headers"]["connection"] == "upgrade"
+
+
+def test_compose_healthcheck_runs_against_the_real_edge(edge):
+    """The edge healthcheck in docker-compose.yml, run as written, passes (and needs no
+    curl or wget: bash's /dev/tcp against the config's loopback health server)."""
+    import yaml
+    compose = yaml.safe_load((REPO / "deploy" / "monitoring" / "docker-compose.yml").read_text())
+    test = compose["services"]["edge"]["healthcheck"]["test"]
+    assert test[0] == "CMD"
+    res = edge.run_in_door(test[1:], timeout=10)
+    assert res.returncode == 0, res.stderr
