@@ -401,7 +401,8 @@ def dry_run(host, logs, tmp_path):
     text = text.replace("http_listen_port: 9080", "http_listen_port: 0")
     config = tmp_path / f"{host}.yml"
     config.write_text(text)
-    env = {**os.environ, "LOKI_PUSH_USER": "u", "LOKI_PUSH_PASSWORD": "p"}
+    # TZ=UTC: -dry-run prints timestamps in the local zone
+    env = {**os.environ, "LOKI_PUSH_USER": "u", "LOKI_PUSH_PASSWORD": "p", "TZ": "UTC"}
     proc = subprocess.Popen([PROMTAIL, f"-config.file={config}", "-config.expand-env=true", "-dry-run"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:
