@@ -74,6 +74,12 @@ GRAFANA_URL=${GRAFANA_URL%/}
 RUNBOOK_BASE_URL=${RUNBOOK_BASE_URL%/}/
 [ -r "$SMTP_AUTH_PASSWORD_FILE" ] && [ -s "$SMTP_AUTH_PASSWORD_FILE" ] ||
   fail "SMTP password file $SMTP_AUTH_PASSWORD_FILE is missing, empty or not readable by uid $(id -u)"
+# Alertmanager before 0.27 sends a trailing newline as part of the password (fixed upstream
+# in #3680); the pinned image trims it, the Debian 0.25 of the native lab does not.
+if [ "$(wc -l < "$SMTP_AUTH_PASSWORD_FILE")" -ne 0 ]; then
+  echo "render-and-run.sh: warning: $SMTP_AUTH_PASSWORD_FILE contains a newline;" \
+    "Alertmanager < 0.27 would send it as part of the password (write it with printf '%s')" >&2
+fi
 
 # sed replacement text: escape the delimiter and & (backslashes were refused above).
 sed_script=""
