@@ -5,8 +5,10 @@ Promtail cannot run here. What is checked:
     host reads, the client of each host, the positions file;
   - the promise that a line read by both Promtails is stored once: same stream labels, no
     `filename` label, identical pipelines, timestamps taken from the line;
-  - the regular expressions and timestamp layouts, run on realistic sample lines (uvicorn,
-    Celery with a multi-line traceback, Redis, nginx error, nginx JSON). They are compiled
+  - the regular expressions and timestamp layouts, run on sample lines (uvicorn, Celery with a
+    multi-line traceback, Redis, nginx error, nginx JSON) and on lines written by the real
+    programs (nginx with the application's log_format, redis-server, uvicorn with the
+    application's logging.json and a Celery worker, started here and stopped). They are compiled
     with Python's `re` AND with RE2 (google-re2, the engine family of Go's regexp): the configs
     keep to the syntax both accept, so each test runs in both engines.
   - when a `promtail` binary is on PATH: -check-syntax, and a -dry-run over the sample files
@@ -18,8 +20,12 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
+import sys
 import time
+import urllib.error
+import urllib.request
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
@@ -445,12 +451,6 @@ def test_both_hosts_send_identical_entries(tmp_path):
 # runs them) write real log files; the pipelines must take every one of their lines apart.
 # TZ=UTC: the containers write UTC and the configs read zone-less times as UTC.
 
-import signal as _signal  # noqa: E402
-import socket  # noqa: E402
-import sys  # noqa: E402
-import urllib.error  # noqa: E402
-import urllib.request  # noqa: E402
-
 SAMPLE_APP = '''
 import os
 from celery import Celery
@@ -487,13 +487,13 @@ def wait_for(check, what, proc=None, timeout=30):
         time.sleep(0.2)
 
 
-def stop(proc, sig=_signal.SIGTERM):
+def stop(proc, sig=signal.SIGTERM):
     if proc.poll() is None:
         os.killpg(proc.pid, sig)
         try:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, _signal.SIGKILL)
+            os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
 
 
@@ -579,7 +579,7 @@ http {{
         wait_for(lambda: "ValueError: boom" in app_log.read_text(), "the task's traceback", worker)
     finally:
         for proc in reversed(procs):
-            stop(proc, _signal.SIGQUIT if proc.args[0] == "nginx" else _signal.SIGTERM)
+            stop(proc, signal.SIGQUIT if proc.args[0] == "nginx" else signal.SIGTERM)
     t1 = time.time()
     return {"dir": tmp, "window": (t0 - 1, t1 + 1), "paths": paths}
 
