@@ -355,7 +355,9 @@ def skeleton(expr):
     literals = []
 
     def keep(match):
-        literals.append(match.group(0)[1:-1])
+        quoted = match.group(0)
+        # "..." strings take Go escapes (JSON's are the same for what we use); `...` are raw.
+        literals.append(json.loads(quoted) if quoted[0] == '"' else quoted[1:-1])
         return f"S{len(literals) - 1}"
 
     return STRING.sub(keep, expr), literals
@@ -435,6 +437,16 @@ def test_logql_avoids_the_pitfalls_measured_on_real_loki(query):
     for tail in re.findall(r"\|\s*json\b(.*)", text):
         assert re.match(r'\s*\|\s*__error__\s*=\s*S\d+', tail) or query.panel_type == "logs", \
             query.name
+
+
+@pytest.mark.parametrize("query", LOKI_QUERIES, ids=lambda q: q.name)
+def test_logql_regexes_compile_in_re2(query):
+    """Loki matches regexes with Go's RE2 syntax; google-re2 is the same engine family."""
+    re2 = pytest.importorskip("re2")
+    expr = dq.resolve(query.expr, dq.variable_values(BY_UID[query.dashboard]))
+    text, literals = skeleton(expr)
+    for ref in re.findall(r"(?:=~|!~|\|~)\s*S(\d+)", text):
+        re2.compile(literals[int(ref)])
 
 
 def test_logql_checks_reject_bad_queries():
