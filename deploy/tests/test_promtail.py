@@ -572,7 +572,7 @@ http {{
         wait_for(lambda: get_status(f"http://127.0.0.1:{api_port}/docs") == 200, "uvicorn", api)
         assert get_status(f"http://127.0.0.1:{api_port}/api/items/7") == 500
         app_log = tmp / "app.log"
-        wait_for(lambda: "ready." in app_log.read_text(), "celery worker ready", worker)
+        wait_for(lambda: app_log.exists() and "ready." in app_log.read_text(), "celery worker ready", worker)
         from celery import Celery
 
         Celery(broker=broker).send_task("tasks.flaky")
