@@ -35,6 +35,12 @@ def gzip_size(text: str) -> int:
     return len(gzip.compress(text.encode(), compresslevel=9, mtime=0))
 
 
+def csp_hash(script_html: str) -> str:
+    """The CSP source that allows exactly this inline <script>…</script> element."""
+    inline = script_html.strip()[len("<script>"):-len("</script>")]
+    return "'sha256-" + base64.b64encode(hashlib.sha256(inline.encode()).digest()).decode() + "'"
+
+
 def outputs() -> dict:
     logger_min = minify((HERE / "logger.js").read_text())
     loader_html = "<script>" + minify((HERE / "loader.js").read_text()).strip() + "</script>\n"
@@ -48,10 +54,8 @@ def main(argv) -> int:
     sizes = (len(raw.encode()), len(built["logger.min.js"].encode()), gzip_size(built["logger.min.js"]))
     print(f"logger.js: raw {sizes[0]} B, minified {sizes[1]} B, minified+gzip -9 {sizes[2]} B "
           f"(budget {BUDGET_GZIP_BYTES} B)")
-    inline = built["loader.html"].strip()[len("<script>"):-len("</script>")]
-    digest = base64.b64encode(hashlib.sha256(inline.encode()).digest()).decode()
     # For sites with a Content-Security-Policy: this allows exactly the inline loader.
-    print(f"loader.html: {len(built['loader.html'].encode())} B, CSP script-src 'sha256-{digest}'")
+    print(f"loader.html: {len(built['loader.html'].encode())} B, CSP script-src {csp_hash(built['loader.html'])}")
     problems = []
     if sizes[2] > BUDGET_GZIP_BYTES:
         problems.append(f"logger.min.js is {sizes[2]} B gzipped, over the {BUDGET_GZIP_BYTES} B budget")

@@ -40,8 +40,9 @@ def wait_until(predicate, timeout: float, interval: float = 0.05):
 class Nginx:
     """The real nginx serving one folder, with a config of its own in a temp dir."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, headers: dict[str, str] | None = None):
         self.root = root
+        self.headers = headers or {}
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="lookout-nginx-"))
         self.proc = None
@@ -53,6 +54,7 @@ class Nginx:
     def start(self) -> "Nginx":
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         conf = self.dir / "nginx.conf"
+        extra = "".join(f"    add_header {k} \"{v}\" always;\n" for k, v in self.headers.items())
         conf.write_text(f"""
 worker_processes 1;
 # Root's own temp dirs are not readable by an unprivileged worker.
@@ -73,7 +75,7 @@ http {{
     root {self.root};
     # Every load in a measurement must really fetch what it loads.
     add_header Cache-Control no-store always;
-  }}
+{extra}  }}
 }}
 """)
         self.proc = subprocess.Popen([nginx, "-c", str(conf), "-p", str(self.dir), "-e", str(self.dir / "error.log"),
