@@ -203,7 +203,8 @@ def test_loki_driver_is_safe_and_not_looped(monitoring):
         assert re.fullmatch(r"\d+m", opts["max-buffer-size"]), name
         assert re.fullmatch(r"http://[^:@/]+:[^@/]+@127\.0\.0\.1:3100/loki/api/v1/push",
                             opts["loki-url"]), name
-        assert "job=docker" in opts["loki-external-labels"]
+        # The stack's own logs belong to no application: no `site` label.
+        assert opts["loki-external-labels"] == "job=docker,container_name={{.Name}}", name
 
 
 def test_prometheus_flags(monitoring):
@@ -300,6 +301,8 @@ def _app_checks(services: dict) -> None:
         # Credentials for the edge's agents door, in the URL as the driver expects them.
         assert logging["options"]["loki-url"] == \
             "http://agent:CHANGE-ME@monitoring-host:3100/loki/api/v1/push"
+        assert logging["options"]["loki-external-labels"] == \
+            "job=docker,site=application,container_name={{.Name}}"
 
 
 def test_application_compose(application):
