@@ -43,6 +43,7 @@ class Service:
     depends_on: dict[str, str]             # service → condition
     aliases: list[str] = field(default_factory=list)
     working_dir: str | None = None
+    secrets: list[Volume] = field(default_factory=list)   # compose secrets, as read-only files
 
 
 def render(files: list[Path], env_file: Path) -> dict:
@@ -122,8 +123,23 @@ def _aliases(raw: dict) -> list[str]:
     return out
 
 
+def _secrets(raw: list, defined: dict) -> list[Volume]:
+    """Compose mounts each secret's file read-only at /run/secrets/<name> (or its target)."""
+    out = []
+    for item in raw or []:
+        name, target = (item, None) if isinstance(item, str) else (item["source"], item.get("target"))
+        source = (defined.get(name) or {}).get("file")
+        if not source:
+            raise SystemExit(f"lab: secret {name!r} has no file: (external secrets need Docker)")
+        if not target or not target.startswith("/"):
+            target = f"/run/secrets/{target or name}"
+        out.append(Volume(source=source, target=target, read_only=True, named=False))
+    return out
+
+
 def services(config: dict) -> dict[str, Service]:
     out = {}
+    defined_secrets = config.get("secrets") or {}
     for name, raw in (config.get("services") or {}).items():
         env = raw.get("environment") or {}
         if isinstance(env, list):
@@ -135,5 +151,6 @@ def services(config: dict) -> dict[str, Service]:
             volumes=_volumes(raw.get("volumes")), ports=_ports(raw.get("ports")),
             healthcheck=raw.get("healthcheck"), depends_on=_depends(raw.get("depends_on")),
             aliases=_aliases(raw), working_dir=raw.get("working_dir"),
+            secrets=_secrets(raw.get("secrets"), defined_secrets),
         )
     return out

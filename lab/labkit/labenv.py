@@ -51,13 +51,42 @@ def prepare(lab: Lab) -> Path:
     example = parse_env(ENV_EXAMPLE.read_text()) if ENV_EXAMPLE.exists() else {}
     env = {}
     for key, value in example.items():
-        env[key] = secrets.token_urlsafe(18) if SECRET_KEY.search(key) else value
+        # Letters and digits only: LOKI_PUSH_PASSWORD goes into a URL (user:password@host).
+        env[key] = secrets.token_hex(16) if SECRET_KEY.search(key) else value
     for key, value in LAB_VALUES.items():
         if key in env or not example:
             env[key] = value
     env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
     env_file.chmod(0o600)
+    write_secrets(lab, env)
     return env_file
+
+
+# The edge's htpasswd files (deploy/monitoring/secrets/README.md) and who is in each.
+HTPASSWD_USERS = {
+    "prometheus.htpasswd": ("PROMETHEUS_USER", "PROMETHEUS_PASSWORD"),
+    "alertmanager.htpasswd": ("ALERTMANAGER_USER", "ALERTMANAGER_PASSWORD"),
+    "agents.htpasswd": ("LOKI_PUSH_USER", "LOKI_PUSH_PASSWORD"),
+}
+
+
+def write_secrets(lab: Lab, env: dict[str, str]) -> None:
+    """secrets/ as `lookout init` would write it, from the lab's own env values."""
+    import bcrypt
+
+    edge = lab.dir("secrets", "edge")
+    for filename, (user_key, password_key) in HTPASSWD_USERS.items():
+        user, password = env.get(user_key), env.get(password_key)
+        if not user or not password:
+            continue
+        # Low cost, as the README advises: nginx checks the hash on every request.
+        hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=5)).decode()
+        (edge / filename).write_text(f"{user}:{hashed}\n")
+        (edge / filename).chmod(0o644)
+    # The placeholder password of the prompt; the lab SMTP sink accepts any.
+    smtp = lab.dir("secrets") / "smtp_password"
+    smtp.write_text("pass\n")
+    smtp.chmod(0o644)
 
 
 def path_map(lab: Lab) -> dict[str, str]:

@@ -11,6 +11,7 @@
 """
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -59,18 +60,6 @@ def scale_prometheus(lab: Lab, name: str, plan: Plan) -> None:
     plan.override(path, out, f"scrape and evaluation every {LAB_SCRAPE_INTERVAL}")
 
 
-TIMINGS = {"group_wait": LAB_GROUP_WAIT, "group_interval": LAB_GROUP_INTERVAL,
-           "repeat_interval": LAB_REPEAT_INTERVAL}
-
-
-def _scale_route(route: dict, root: bool = True) -> None:
-    for key, value in TIMINGS.items():
-        if root or key in route:
-            route[key] = value
-    for child in route.get("routes") or []:
-        _scale_route(child, root=False)
-
-
 def smarthosts(config: dict) -> list[str]:
     hosts = []
     smart = (config.get("global") or {}).get("smtp_smarthost")
@@ -83,20 +72,35 @@ def smarthosts(config: dict) -> list[str]:
     return sorted({h.rsplit(":", 1)[0] for h in hosts})
 
 
+ROUTE_TIMING = re.compile(r"^(\s*)(group_wait|group_interval|repeat_interval):\s*\S+", re.M)
+
+
 def scale_alertmanager(lab: Lab, name: str, plan: Plan) -> list[str]:
-    path = flag_value(plan.argv, "--config.file") or "/etc/alertmanager/alertmanager.yml"
-    source = plan.container_path_source(path)
-    if not source or not source.is_file():
-        plan.notes.append(f"no time scaling: {path} not found among the mounts")
+    """Shorten the route timings in Alertmanager's config — or in its template, when the
+    container renders the config at start (render-and-run.sh and alertmanager.yml.in)."""
+    path = flag_value(plan.argv, "--config.file")
+    candidates = [path] if path else ["/etc/alertmanager/alertmanager.yml.in", "/etc/alertmanager/alertmanager.yml"]
+    for candidate in candidates:
+        source = plan.container_path_source(candidate)
+        if source and source.is_file():
+            break
+    else:
+        plan.notes.append(f"no time scaling: none of {candidates} found among the mounts")
         return []
-    config = yaml.safe_load(source.read_text()) or {}
-    _scale_route(config.get("route") or {})
-    out = lab.dir("overrides", name) / Path(path).name
-    out.write_text("# lab copy: route timings shortened, everything else as in "
-                   f"{source.relative_to(REPO) if source.is_relative_to(REPO) else source}\n"
-                   + yaml.safe_dump(config, sort_keys=False))
-    plan.override(path, out, f"group_wait {LAB_GROUP_WAIT}, group_interval {LAB_GROUP_INTERVAL}")
-    return smarthosts(config)
+    text = source.read_text()
+    lab_values = {"group_wait": LAB_GROUP_WAIT, "group_interval": LAB_GROUP_INTERVAL,
+                  "repeat_interval": LAB_REPEAT_INTERVAL}
+    scaled = ROUTE_TIMING.sub(lambda m: f"{m.group(1)}{m.group(2)}: {lab_values[m.group(2)]}", text)
+    out = lab.dir("overrides", name) / source.name
+    out.write_text(scaled)
+    plan.override(candidate, out, f"route timings: group_wait {LAB_GROUP_WAIT}, "
+                  f"group_interval {LAB_GROUP_INTERVAL}, repeat_interval {LAB_REPEAT_INTERVAL}")
+    # The smarthost as the container will see it (placeholders filled from its environment).
+    rendered = re.sub(r"\$\{(\w+)\}", lambda m: plan.env.get(m.group(1), ""), scaled)
+    try:
+        return smarthosts(yaml.safe_load(rendered) or {})
+    except yaml.YAMLError:
+        return []
 
 
 def apply(lab: Lab, plans: dict[str, Plan]) -> list[dict]:
@@ -105,9 +109,9 @@ def apply(lab: Lab, plans: dict[str, Plan]) -> list[dict]:
     for name, plan in plans.items():
         if plan.kind != "run":
             continue
-        if program(plan) == "prometheus":
+        if plan.family == "prometheus":
             scale_prometheus(lab, name, plan)
-        elif program(plan) == "alertmanager":
+        elif plan.family == "alertmanager":
             mail_hosts += scale_alertmanager(lab, name, plan)
 
     extras = []

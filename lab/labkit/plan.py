@@ -20,7 +20,8 @@ SWIFT_BUILD = REPO / ".build" / "debug"
 @dataclass
 class Plan:
     service: Service
-    kind: str                      # "run", "fake-loki", "smtp-sink" or "skip"
+    kind: str                      # "run", "fake-loki", "smtp-sink", "replaced" or "skip"
+    family: str = ""               # image family: prometheus, alertmanager, nginx, ...
     reason: str = ""               # why skipped / substituted
     argv: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
@@ -48,6 +49,13 @@ def built_image(lab: Lab, svc: Service) -> tuple[images.Image | None, str]:
     context = Path(svc.build.get("context", "."))
     dockerfile_path = context / svc.build.get("dockerfile", "Dockerfile")
     if not dockerfile_path.is_file():
+        if context.resolve() == REPO and (SWIFT_BUILD / "lookout").exists():
+            # Until the repository's Dockerfile exists: the binary at a conventional path,
+            # with the logger where `lookout serve` looks for it by default.
+            return images.Image("lookout", entrypoint=["/usr/local/bin/lookout"], shims=[
+                {"bind": str(SWIFT_BUILD / "lookout"), "path": "/usr/local/bin/lookout"},
+                {"bind": str(REPO / "frontend" / "logger" / "logger.min.js"), "path": "/usr/share/lookout/logger.js"},
+            ]), ""
         return None, f"Dockerfile {dockerfile_path} not found"
     stage = dockerfile.parse(dockerfile_path)
     img = images.for_image(stage.base) or images.Image(family=images.repository(stage.base))
@@ -61,7 +69,7 @@ def built_image(lab: Lab, svc: Service) -> tuple[images.Image | None, str]:
         for src in sources:
             if source_stage:
                 # A product of a builder stage: the same file from the local `swift build`.
-                local = SWIFT_BUILD / Path(src).name
+                local = SWIFT_BUILD / Path(src.rstrip("/")).name
                 if not local.exists():
                     return None, f"{local} missing (run `swift build` first)"
             else:
@@ -95,14 +103,14 @@ def make(lab: Lab, svc: Service, path_map: dict[str, str]) -> Plan:
         argv = argv + img.extra_args
     # Readiness without a compose healthcheck: the ports compose publishes or exposes, else the image's.
     declared = [p.target for p in svc.ports] + [int(str(e).split("/")[0]) for e in svc.raw.get("expose", [])]
-    plan = Plan(svc, "run", argv=argv, workdir=svc.working_dir or img.workdir, ports=declared or img.ports)
+    plan = Plan(svc, "run", family=img.family, argv=argv, workdir=svc.working_dir or img.workdir, ports=declared or img.ports)
     if img.extra_args:
         plan.notes.append(f"appended {' '.join(img.extra_args)} (the image's built-in default)")
     plan.env = {**BASE_ENV, "HOSTNAME": svc.name, **img.env, **svc.environment}
     plan.shims = [s for s in img.shims if "bind" not in s]
     plan.mounts = [{"source": s["bind"], "target": s["path"], "read_only": True}
                    for s in img.shims if "bind" in s]
-    for v in svc.volumes:
+    for v in svc.volumes + svc.secrets:
         if v.named or not v.source:
             name = v.source or f"anon-{svc.name}-{v.target.strip('/').replace('/', '_')}"
             source = str(lab.dir("volumes", name))

@@ -105,14 +105,18 @@ def up(lab: Lab, publish: bool) -> None:
 
     state = {"lab": lab.name, "started_at": time.time(), "services": {}, "publish": []}
     runnable = [n for n in order(services) if plans[n].kind == "run"]
-    names = runnable + [x["name"] for x in extras]
+    # Skipped services get a namespace and an address too, with nothing listening: their names
+    # resolve (nginx refuses to start on an unknown upstream name) and connections are refused
+    # at once, as with a stopped container.
+    skipped = [n for n in sorted(plans) if plans[n].kind == "skip"]
+    names = runnable + [x["name"] for x in extras] + skipped
     addresses = {}
     aliases: dict[str, list[str]] = {}
     try:
         netns.create_hub(lab)
         for index, name in enumerate(names, start=10):
             addresses[name] = netns.add_service(lab, name, index)
-        for name in runnable:
+        for name in runnable + skipped:
             aliases[name] = list(plans[name].service.aliases)
         for x in extras:
             aliases[x["name"]] = x.get("aliases", [])
