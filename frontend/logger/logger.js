@@ -12,11 +12,12 @@
   var seen = {}, errors = 0, lastVitals = '', interactions = {};
   var lcp, cls, session = 0, sessionFirst = 0, sessionLast = 0;
 
-  // data-* attributes on the script tag win over the global the loader snippet may set.
+  // data-* attributes on the script tag win over the window.LookoutConfig global. Values
+  // become strings: Loki label values must be strings, whatever the page put in the global.
   function opt(key, fallback) {
     var v = get(get(me, 'dataset'), key);
     if (v == null || v === '') v = get(conf, key);
-    return v == null || v === '' ? fallback : v;
+    return v == null || v === '' ? fallback : str(v);
   }
   function str(v, max) {
     try { return v == null ? '' : String(v).slice(0, max || 300); } catch (e) { return ''; }

@@ -18,3 +18,9 @@ def test_application_index_html_uses_the_shipped_loader():
     assert '<script type="module" src="/src/main.ts"></script>' in index
     # The loader is the only way logger.js is loaded: a plain tag would hold up the load event.
     assert index.count(h.SCRIPT_URL_LITERAL) == 1
+
+
+def test_readme_states_the_current_size():
+    import gzip
+    size = len(gzip.compress((h.LOGGER_DIR / "logger.min.js").read_bytes(), 9, mtime=0))
+    assert f"**{size} bytes**" in (h.LOGGER_DIR / "README.md").read_text(), f"README must state {size} bytes"

@@ -45,6 +45,16 @@ for (const file of ['logger.js', 'logger.min.js']) {
         { app: 'frontend', kind: 'pageload', env: 'staging', release: '1.4.2' });
     });
 
+    it('turns non-string config values into string labels (Loki label values are strings)', async () => {
+      const b = start({ tweak: (w) => { w.LookoutConfig = { env: 'prod', release: 1.2, maxErrors: 1 }; } });
+      b.windowError({ message: 'a' });
+      b.windowError({ message: 'b' });
+      b.tick(1000);
+      await b.settle();
+      assert.deepEqual(JSON.parse(b.fetchCalls[0].body).streams[0].stream, { app: 'frontend', kind: 'error', env: 'prod', release: '1.2' });
+      assert.equal(b.linesOf('error').length, 1, 'a numeric maxErrors from the global still applies');
+    });
+
     it('waits for the load event when it starts before load, then reports from the navigation entry', async () => {
       const b = start({ readyState: 'loading' });
       b.tick(5000);
