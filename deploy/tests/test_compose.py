@@ -5,13 +5,18 @@ depends_on conditions, only the edge published, named volumes, safe loki driver 
 Each file is rendered with `docker-compose config` from a temporary copy of its folder with
 .env.example as .env, exactly as an operator would start it.
 """
+import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import netns_harness as nh  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 MONITORING = REPO / "deploy" / "monitoring"
@@ -335,3 +340,47 @@ def test_application_config_files_exist():
                 "promtail/promtail.yml", ".env.example", "logrotate/lookout-app-logs",
                 "nfs/exports.example", "nfs/fstab.monitoring-host.example"):
         assert (APPLICATION / rel).is_file(), rel
+
+
+# ---- healthchecks, run as written against the real programs ------------------------------
+
+# The Debian builds of the images' programs, started in a private network namespace on the
+# ports the images use. Versions are older than the pinned images; the endpoints are not.
+HEALTHCHECKED = {
+    "prometheus": lambda d: ["prometheus", f"--config.file={d}/prometheus.yml",
+                             f"--storage.tsdb.path={d}/data", "--web.listen-address=:9090"],
+    "alertmanager": lambda d: ["prometheus-alertmanager", f"--config.file={d}/alertmanager.yml",
+                               f"--storage.path={d}/am", "--web.listen-address=:9093",
+                               "--cluster.listen-address="],
+    "blackbox": lambda d: ["prometheus-blackbox-exporter",
+                           f"--config.file={MONITORING}/blackbox/blackbox.yml"],
+    "node-exporter": lambda d: ["prometheus-node-exporter"],
+}
+
+
+@pytest.mark.parametrize("service", sorted(HEALTHCHECKED))
+def test_healthcheck_passes_against_the_real_program(service, monitoring, tmp_path):
+    reason = nh.unavailable_reason() or (None if shutil.which("busybox") else "no busybox")
+    if reason:
+        pytest.skip(reason)
+    test = monitoring["services"][service]["healthcheck"]["test"]
+    assert test[0] == "CMD" and test[1] == "wget", test
+    # The prom/* images are busybox: their wget is busybox's.
+    shims = tmp_path / "bin"
+    shims.mkdir()
+    (shims / "wget").symlink_to(shutil.which("busybox"))
+    (tmp_path / "prometheus.yml").write_text("global: {}\n")
+    (tmp_path / "alertmanager.yml").write_text("route: {receiver: none}\nreceivers: [{name: none}]\n")
+    env = {**os.environ, "PATH": f"{shims}:{os.environ['PATH']}"}
+    with nh.NamespacePair([]) as ns:
+        ns.start_in_door(HEALTHCHECKED[service](tmp_path), log_name=f"{service}.log")
+        result = {}
+
+        def healthy():
+            result["res"] = ns.run_in_door(test[1:], env=env, timeout=10)
+            return result["res"].returncode == 0
+        try:
+            nh.wait_for(healthy, f"{service} healthcheck", timeout=30)
+        except TimeoutError:
+            log = (ns.tmp / f"{service}.log").read_text()[-2000:]
+            pytest.fail(f"healthcheck {test} never passed: {result['res'].stderr}\n{log}")
