@@ -74,7 +74,7 @@ import Testing
             let app = try await collector(lokiURL: url) {
                 $0.forwarding.queueCapacity = 5
                 $0.forwarding.batchSize = 5
-                $0.forwarding.maxAttempts = 1_000
+                $0.forwarding.maxAttempts = 1_000_000  // keep retrying: the batch in flight must survive the outage
             }
             try await app.test(.live) { client async throws -> Void in
                 for index in 0..<30 {

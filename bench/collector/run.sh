@@ -3,7 +3,8 @@
 # and in the same run against nginx answering 204 on the same machine (the ceiling), plus a
 # paced run at a fixed rate for tail latency and the collector's RSS under load.
 #
-#   bench/collector/run.sh            (env: DURATION=15 CONNECTIONS=32 THREADS=1 PACED_RATE=1000 PACED_SECONDS=20)
+#   bench/collector/run.sh   (env: DURATION=15 CONNECTIONS=32 THREADS=1 PACED_RATE=1000 PACED_SECONDS=20,
+#                             LOOKOUT_BIN=path to skip the release build)
 #
 # Needs: swift, wrk, nginx, node, curl. Everything listens on 127.0.0.1 on free ports; every
 # process started here is stopped on exit. Loki is played by a second nginx server block that
@@ -34,9 +35,13 @@ wait_http() {
   echo "bench: $1 did not come up" >&2; return 1
 }
 
-echo "== building (release, scratch path $SCRATCH)"
-swift build -c release --scratch-path "$SCRATCH" --product lookout 2>&1 | tail -1
-bin="$SCRATCH/release/lookout"
+if [[ -n ${LOOKOUT_BIN:-} ]]; then
+  bin=$LOOKOUT_BIN   # an already built binary (e.g. to check this script quickly with a debug build)
+else
+  echo "== building (release, scratch path $SCRATCH)"
+  swift build -c release --scratch-path "$SCRATCH" --product lookout 2>&1 | tail -1
+  bin="$SCRATCH/release/lookout"
+fi
 
 nginx_port=$(free_port); loki_port=$(free_port); collector_port=$(free_port)
 mkdir -p "$work/nginx"
@@ -125,7 +130,8 @@ hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$collector_pid/status")
 
 nginx_rps=$(rps "$work/wrk-nginx.txt"); collector_rps=$(rps "$work/wrk-collector.txt")
 # Steady state: the median of the samples taken in the second half of the wrk run.
-rss_steady=$(awk 'NF {v[n++]=$1} END {m=int(n/2); k=0; for (i=m;i<n;i++) s[k++]=v[i]; asort(s); print s[int((k+1)/2)]}' "$work/rss.txt")
+samples=$(grep -c . "$work/rss.txt")
+rss_steady=$(tail -n "$(( (samples + 1) / 2 ))" "$work/rss.txt" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
 
 cat <<REPORT
 
