@@ -384,3 +384,33 @@ def test_healthcheck_passes_against_the_real_program(service, monitoring, tmp_pa
         except TimeoutError:
             log = (ns.tmp / f"{service}.log").read_text()[-2000:]
             pytest.fail(f"healthcheck {test} never passed: {result['res'].stderr}\n{log}")
+
+
+LOOKOUT_BIN = REPO / ".build" / "debug" / "lookout"
+
+
+@pytest.mark.skipif(not LOOKOUT_BIN.exists(), reason="lookout is not built (the swift stage builds it)")
+def test_collector_healthcheck_passes_against_lookout_serve(monitoring):
+    reason = nh.unavailable_reason()
+    if reason:
+        pytest.skip(reason)
+    svc = monitoring["services"]["collector"]
+    test = svc["healthcheck"]["test"]
+    # The compose environment, plus the logger file where the image has it.
+    env = {**os.environ, **svc["environment"],
+           "LOOKOUT_LOGGER_JS": str(REPO / "frontend" / "logger" / "logger.min.js")}
+    with nh.NamespacePair(["loki"]) as ns:
+        proc = subprocess.Popen(ns.door_cmd([str(LOOKOUT_BIN), *svc["command"]]),
+                                env=env, stdout=open(ns.tmp / "serve.log", "wb"),
+                                stderr=subprocess.STDOUT)
+        ns.procs.append(proc)
+        result = {}
+
+        def healthy():
+            result["res"] = ns.run_in_door(test[1:], timeout=10)
+            return result["res"].returncode == 0
+        try:
+            nh.wait_for(healthy, "collector healthcheck", timeout=30)
+        except TimeoutError:
+            pytest.fail(f"{test} never passed: {result['res'].stderr}\n"
+                        f"{(ns.tmp / 'serve.log').read_text()[-2000:]}")
