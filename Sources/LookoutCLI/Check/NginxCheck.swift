@@ -23,7 +23,12 @@ enum NginxCheck {
             ])
             guard result.exitCode == 0 else {
                 let message = result.output.split(separator: "\n").filter { $0.contains("[emerg]") || $0.contains("[crit]") }
-                    .map { $0.replacingOccurrences(of: scratch.path, with: "edge") }.joined(separator: " | ")
+                    .map { line in
+                        // "2026/11/25 10:00:00 [emerg] 123#123: message" → "[emerg] message"
+                        line.replacingOccurrences(of: #"^[0-9/]+ [0-9:]+ "#, with: "", options: .regularExpression)
+                            .replacingOccurrences(of: #"\d+#\d+: "#, with: "", options: .regularExpression)
+                            .replacingOccurrences(of: scratch.path, with: "edge")
+                    }.joined(separator: " | ")
                 return .fail(name, message.isEmpty ? "exit \(result.exitCode)" : message, hint: "fix \(files.relative(config))")
             }
             return .pass(name, "\(files.relative(config)) is valid (upstream hosts mapped to 127.0.0.1 for the test)")

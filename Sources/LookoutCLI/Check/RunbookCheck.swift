@@ -92,6 +92,6 @@ enum RunbookCheck {
             return .fail(name, problems.joined(separator: "; "),
                          hint: "give each alert a `## AlertName` section in the runbook and point runbook_url at its anchor")
         }
-        return .pass(name, "\(alerts.count) alerts link to existing sections of \(runbook.lastPathComponent)")
+        return .pass(name, "\(alerts.count) alert(s) link to existing sections of \(runbook.lastPathComponent)")
     }
 }

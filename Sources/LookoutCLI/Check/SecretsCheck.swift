@@ -9,7 +9,7 @@ enum SecretsCheck {
     }
 
     static func envSecrets(_ files: DeploymentFiles) -> CheckResult {
-        let name = "no placeholder secrets in .env"
+        let name = "no placeholder left in .env"
         guard let env = try? DotEnv(contentsOf: files.env) else {
             return .fail(name, ".env not found", hint: "run `lookout init --dir \(files.root.path)`")
         }
@@ -23,9 +23,11 @@ enum SecretsCheck {
                 problems.append("\(key) is \(problem)")
             }
         }
+        let unfinished = env.keys.filter { !SecretPolicy.isSecretKey($0) && (env[$0] ?? "").lowercased().contains("change-me") }
+        if !unfinished.isEmpty { problems.append("\(unfinished.joined(separator: ", ")) still contain CHANGE-ME") }
         guard problems.isEmpty else {
             return .fail(name, problems.joined(separator: "; "),
-                         hint: "run `lookout init` (add --force to replace existing secrets), or set strong values by hand")
+                         hint: "run `lookout init` (add --force to replace existing secrets), or set strong values by hand; replace any CHANGE-ME in .env")
         }
         return .pass(name, "\(secretKeys.count) secrets set (\(secretKeys.joined(separator: ", ")))")
     }

@@ -115,8 +115,10 @@ public struct Initializer: Sendable {
         set(DeploymentContract.smtpUserKey, options.smtpUser)
         set(DeploymentContract.alertToKey, options.alertTo)
 
-        try FileWriter.write(env.render(), to: envURL, permissions: 0o600)
-        var envAction = "\(envExisted ? "updated" : "wrote") .env"
+        let previous = envExisted ? try? String(contentsOf: envURL, encoding: .utf8) : nil
+        let changed = previous != env.render()
+        if changed { try FileWriter.write(env.render(), to: envURL, permissions: 0o600) }
+        var envAction = "\(!envExisted ? "wrote" : changed ? "updated" : "kept") .env"
         if !generated.isEmpty { envAction += ": new random \(generated.joined(separator: ", "))" }
         if !kept.isEmpty { envAction += "; kept existing \(kept.joined(separator: ", ")) (use --force to replace)" }
         if !settings.isEmpty { envAction += "; set \(settings.joined(separator: ", "))" }
@@ -205,6 +207,10 @@ public struct Initializer: Sendable {
         let alertTo = env[DeploymentContract.alertToKey] ?? ""
         if alertTo.isEmpty || alertTo.contains("example.") {
             todo.append("alert recipient: set \(DeploymentContract.alertToKey) in .env, or rerun with --alert-to")
+        }
+        let unfinished = env.keys.filter { !SecretPolicy.isSecretKey($0) && (env[$0] ?? "").lowercased().contains("change-me") }
+        if !unfinished.isEmpty {
+            todo.append("settings: \(unfinished.joined(separator: ", ")) still contain CHANGE-ME in .env")
         }
         if options.appURL == nil {
             todo.append("application URL: \(DeploymentContract.probeTargetsFile) probes what it did before (default \(DeploymentContract.defaultAppURL)); rerun with --app-url, and check \(DeploymentContract.allowedOriginsKey) is the origin browsers load the application from")

@@ -44,7 +44,9 @@ public struct WebClient: Sendable {
     static let client: HTTPClient = {
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
-        configuration.timeout = .init(connect: .seconds(5), read: .seconds(30))
+        // AsyncHTTPClient retries a refused connection until the connect timeout: keep it short
+        // so that a door that is down is reported in seconds, not after a long wait.
+        configuration.timeout = .init(connect: .seconds(3), read: .seconds(30))
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
 
@@ -72,6 +74,17 @@ public struct WebClient: Sendable {
 
 /// A short, human description of a transport error (connection refused, timeout, DNS).
 func describe(_ error: any Error) -> String {
-    if let error = error as? HTTPClientError { return "\(error)" }
-    return String(describing: error)
+    let text = String(describing: error)
+    let known: [(String, String)] = [
+        ("Connection refused", "connection refused"),
+        ("connectTimeout", "connection timed out"),
+        ("deadlineExceeded", "no answer in time"),
+        ("readTimeout", "no answer in time"),
+        ("UnknownHost", "host name not found"),
+        ("NXDOMAIN", "host name not found"),
+        ("getaddrinfo", "host name not found"),
+        ("No address associated", "host name not found"),
+        ("remoteConnectionClosed", "connection closed by the server"),
+    ]
+    return known.first { text.contains($0.0) }?.1 ?? text
 }

@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+@testable import LookoutCLI
+
+@Suite struct CheckTests {
+    /// A fixture made ready the way an operator would: `init`, then the SMTP password.
+    static func preparedGoodDeployment() throws -> URL {
+        let folder = try TestSupport.deployment("deployment-good")
+        _ = try Initializer(options: .init(directory: folder, smtpHost: "mail.shop.test:587", alertTo: "ops@shop.test")).run()
+        try "smtp-relay-password-42\n".write(to: folder.appendingPathComponent("secrets/smtp_password"), atomically: true, encoding: .utf8)
+        return folder
+    }
+
+    @Test func goodFixturePassesEveryCheck() throws {
+        let folder = try Self.preparedGoodDeployment()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let report = DeploymentChecker(directory: folder).run()
+        #expect(report.succeeded, "\(report.renderText())")
+        // Every external tool ran (scripts/install-deps installs them all).
+        for tool in ["promtool check config", "promtool check rules", "promtool test rules", "amtool check-config",
+                     "docker-compose config", "nginx -t (edge)"] {
+            #expect(report.results.first { $0.name == tool }?.status == .pass, "\(tool): \(report.renderText())")
+        }
+    }
+
+    @Test func brokenFixtureFailsEachBreakWithAHint() throws {
+        let folder = try TestSupport.deployment("deployment-good", overlays: ["deployment-broken"])
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.copyItem(at: folder.appendingPathComponent("env.broken"), to: folder.appendingPathComponent(".env"))
+
+        let result = try TestSupport.lookout(["check", folder.path])
+        #expect(result.status == 1)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        func failed(_ name: String, _ detail: String) {
+            let line = lines.first { $0.hasPrefix("✗ \(name):") }
+            #expect(line?.contains(detail) == true, "expected ✗ \(name): …\(detail)… in\n\(result.stdout)")
+            // Every ✗ is followed by what to do.
+            if let line, let index = lines.firstIndex(of: line) {
+                #expect(lines.indices.contains(index + 1) && lines[index + 1].hasPrefix("  → "), "no hint after \(line)")
+            }
+        }
+        failed("promtool check rules", "unclosed left parenthesis")
+        failed("amtool check-config", "undefined receiver \"pager\"")
+        failed("nginx -t (edge)", "unexpected \"}\" in edge/nginx.conf:4")
+        failed("7-day retention (Prometheus)", "--storage.tsdb.retention.time=15d is not 7 days")
+        failed("7-day retention (Loki)", "compactor.retention_enabled is not true")
+        failed("dashboard datasources provisioned", "grafana/dashboards/logs.json uses unknown uid loki-old")
+        failed("no placeholder left in .env", "GRAFANA_ADMIN_PASSWORD is a placeholder")
+        failed("no placeholder left in .env", "LOKI_PUSH_PASSWORD is empty")
+        failed("edge htpasswd files", "secrets/edge/agents.htpasswd missing")
+        failed("SMTP password set", "still holds the placeholder")
+        failed("runbook anchors", "LookoutQueueStuck: #lookoutqueuestuck not in runbook.md")
+        failed("logger endpoint and allowed origins agree", "port 3000, but the edge's push door is 3100")
+        failed("logger endpoint and allowed origins agree", "http://application/ ends with /")
+        // What is not broken still passes.
+        #expect(lines.contains { $0.hasPrefix("✓ promtool test rules:") })
+        #expect(lines.contains { $0.hasPrefix("✓ five dashboards with stable uids:") })
+        // Values never appear, only variable names.
+        #expect(!result.stdout.contains("Xq7pL2mN9vR4tK8wZ3yB6cD1fG5hJ0sA"))
+    }
+
+    @Test func missingToolsAreReportedAsSkipped() throws {
+        let folder = try Self.preparedGoodDeployment()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var checker = DeploymentChecker(directory: folder)
+        checker.tools = .onPath("/nonexistent")
+        let report = checker.run()
+        let skipped = report.results.filter { $0.status == .skip }.map(\.detail)
+        #expect(skipped.contains("promtool is not installed"))
+        #expect(skipped.contains("amtool is not installed"))
+        #expect(skipped.contains("docker-compose is not installed"))
+        #expect(report.renderText().contains("– promtool check config: promtool is not installed"))
+    }
+
+    @Test func htpasswdNotMatchingEnvIsCaught() throws {
+        let folder = try Self.preparedGoodDeployment()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let agents = folder.appendingPathComponent("secrets/edge/agents.htpasswd")
+        try (Htpasswd.line(user: "agent", password: "some-other-password-entirely") + "\n").write(to: agents, atomically: true, encoding: .utf8)
+        let report = DeploymentChecker(directory: folder, runTools: false).run()
+        let line = report.results.first { $0.name == "edge htpasswd files" }
+        #expect(line?.status == .fail)
+        #expect(line?.detail.contains("agents.htpasswd does not accept LOKI_PUSH_USER/LOKI_PUSH_PASSWORD") == true)
+    }
+
+    /// The real deployment folder, made ready in a copy exactly as the docs tell an operator.
+    @Test func realDeploymentPassesAfterInit() throws {
+        let real = TestSupport.packageRoot.appendingPathComponent("deploy/monitoring")
+        try #require(FileManager.default.fileExists(atPath: real.appendingPathComponent("docker-compose.yml").path))
+        let copy = try TestSupport.temporaryFolder("real")
+        defer { try? FileManager.default.removeItem(at: copy) }
+        let folder = copy.appendingPathComponent("deploy/monitoring")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try TestSupport.copyContents(of: real, into: folder)
+        // Whatever .env or secrets this checkout holds must not influence the result.
+        try? FileManager.default.removeItem(at: folder.appendingPathComponent(".env"))
+        for name in ["secrets/edge", "secrets/smtp_password"] { try? FileManager.default.removeItem(at: folder.appendingPathComponent(name)) }
+        try FileManager.default.createDirectory(at: copy.appendingPathComponent("docs"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: TestSupport.packageRoot.appendingPathComponent("docs/runbook.md"),
+                                         to: copy.appendingPathComponent("docs/runbook.md"))
+
+        _ = try Initializer(options: .init(directory: folder, smtpHost: "mail.shop.test:587", alertTo: "ops@shop.test")).run()
+        try "smtp-relay-password-42\n".write(to: folder.appendingPathComponent("secrets/smtp_password"), atomically: true, encoding: .utf8)
+        // RUNBOOK_BASE_URL is the one setting init cannot know; an operator edits it.
+        var env = try DotEnv(contentsOf: folder.appendingPathComponent(".env"))
+        for key in env.keys where (env[key] ?? "").contains("CHANGE-ME") {
+            env[key] = env[key]!.replacingOccurrences(of: "CHANGE-ME", with: "shop")
+        }
+        try env.render().write(to: folder.appendingPathComponent(".env"), atomically: true, encoding: .utf8)
+
+        let report = DeploymentChecker(directory: folder).run()
+        #expect(report.succeeded, "\(report.renderText())")
+    }
+}

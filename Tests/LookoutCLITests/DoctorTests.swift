@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+@testable import LookoutCLI
+
+/// doctor against a fake edge (Grafana, Loki and the push door cannot run here) and a real
+/// Alertmanager. The fake answers like the real APIs and checks credentials like the edge.
+@Suite(.serialized) struct DoctorTests {
+    static func options(edge: FakeEdge, alertmanager: RealAlertmanager, edgeAuth: BasicAuth? = FakeEdge.edge,
+                        grafanaAuth: BasicAuth? = FakeEdge.grafana, logsVia: DoctorOptions.LogsVia = .grafana) -> DoctorOptions {
+        DoctorOptions(
+            baseURL: "http://monitoring-host", grafanaURL: edge.url, pushURL: edge.url, prometheusURL: edge.url,
+            alertmanagerURL: alertmanager.url, prometheusAuth: edgeAuth, alertmanagerAuth: edgeAuth, grafanaAuth: grafanaAuth,
+            origin: FakeEdge.origin, sinceSeconds: 900, logsVia: logsVia, timeoutSeconds: 5
+        )
+    }
+
+    @Test func portsDeriveFromTheMonitoringHost() {
+        let options = DoctorOptions(baseURL: "http://monitoring-host")
+        #expect(options.grafanaURL == "http://monitoring-host:3000")
+        #expect(options.pushURL == "http://monitoring-host:3100")
+        #expect(options.prometheusURL == "http://monitoring-host:9090")
+        #expect(options.alertmanagerURL == "http://monitoring-host:9093")
+        #expect(DoctorOptions(baseURL: "https://mon.shop.test:8443/x").prometheusURL == "https://mon.shop.test:9090")
+    }
+
+    @Test func healthyStackPassesEveryCheck() async throws {
+        let edge = try await FakeEdge(healthy: true)
+        let alertmanager = try await RealAlertmanager(smarthost: "mail.shop.test:587")
+        defer { edge.stop(); alertmanager.stop() }
+
+        let report = await Doctor(options: Self.options(edge: edge, alertmanager: alertmanager)).run()
+        #expect(report.succeeded, "\(report.renderText())")
+        let names = report.results.map(\.name)
+        for expected in ["Grafana healthy", "Prometheus ready", "Alertmanager ready", "Loki ready", "Prometheus targets up",
+                         "application probe succeeding", "logs from nginx", "logs from app", "logs from redis",
+                         "logs from frontend", "logs from docker", "/logger.js served", "CORS preflight for the application's origin",
+                         "browser-like test push accepted", "recording rules producing series", "Alertmanager SMTP configured",
+                         "Grafana dashboards provisioned"] {
+            #expect(names.contains(expected), "missing check \(expected)")
+        }
+        #expect(report.results.allSatisfy { $0.status == .pass })
+        #expect(report.renderText().contains("✓ Alertmanager SMTP configured: smarthost mail.shop.test:587"))
+    }
+
+    @Test func brokenStackFailsWithWhatToDo() async throws {
+        let edge = try await FakeEdge(healthy: false)
+        let alertmanager = try await RealAlertmanager(smarthost: "smtp.example.com:587")
+        defer { edge.stop(); alertmanager.stop() }
+
+        let report = await Doctor(options: Self.options(edge: edge, alertmanager: alertmanager)).run()
+        #expect(!report.succeeded)
+        func result(_ name: String) -> CheckResult? { report.results.first { $0.name == name } }
+        func failed(_ name: String, _ detail: String) {
+            let line = result(name)
+            #expect(line?.status == .fail && line?.detail.contains(detail) == true, "\(name): \(String(describing: line))")
+            #expect(line?.hint?.isEmpty == false, "\(name) has no hint")
+        }
+        failed("Grafana healthy", "answered 503, database failing")
+        failed("Prometheus targets up", "1 of 3 down: loki/loki:1 (connection refused)")
+        failed("application probe succeeding", "probe failing for http://application:80")
+        failed("logs from redis", "no lines with job=\"redis\" in the last 900s")
+        failed("logs from frontend", "no lines with job=\"frontend\"")
+        failed("/logger.js served", "answered 502")
+        failed("CORS preflight for the application's origin", "Access-Control-Allow-Origin: none")
+        failed("browser-like test push accepted", "POST answered 403")
+        failed("recording rules producing series", "no nginx:* series")
+        failed("Alertmanager SMTP configured", "still the placeholder smtp.example.com:587")
+        failed("Grafana dashboards provisioned", "lookout-frontend → 404")
+        // What works is still reported as working.
+        #expect(result("logs from nginx")?.status == .pass)
+        #expect(result("Alertmanager ready")?.status == .pass)
+        #expect(result("Loki ready")?.status == .pass)
+    }
+
+    @Test func wrongCredentialsSayWhichLogin() async throws {
+        let edge = try await FakeEdge(healthy: true)
+        let alertmanager = try await RealAlertmanager(smarthost: "mail.shop.test:587")
+        defer { edge.stop(); alertmanager.stop() }
+        let wrong = BasicAuth(user: "admin", password: "not-it")
+        let report = await Doctor(options: Self.options(edge: edge, alertmanager: alertmanager, edgeAuth: wrong, grafanaAuth: wrong)).run()
+        let prometheus = report.results.first { $0.name == "Prometheus ready" }
+        #expect(prometheus?.status == .fail && prometheus?.detail == "401 Unauthorized")
+        #expect(prometheus?.hint?.contains("edge (:9090) credentials") == true)
+        let dashboards = report.results.first { $0.name == "Grafana dashboards provisioned" }
+        #expect(dashboards?.hint?.contains("Grafana admin credentials") == true)
+        // No login at all: the Grafana-side checks say why they were skipped.
+        let anonymous = await Doctor(options: Self.options(edge: edge, alertmanager: alertmanager, grafanaAuth: nil)).run()
+        #expect(anonymous.results.first { $0.name == "logs from app" }?.status == .skip)
+    }
+
+    @Test func logsCanBeCountedThroughPrometheus() async throws {
+        let edge = try await FakeEdge(healthy: false)
+        let alertmanager = try await RealAlertmanager(smarthost: "mail.shop.test:587")
+        defer { edge.stop(); alertmanager.stop() }
+        let report = await Doctor(options: Self.options(edge: edge, alertmanager: alertmanager, grafanaAuth: nil, logsVia: .prometheus)).run()
+        #expect(report.results.first { $0.name == "logs from nginx" }?.status == .pass)
+        #expect(report.results.first { $0.name == "logs from app" }?.status == .fail)
+    }
+
+    /// The binary: credentials from --env-file, --json output, exit codes.
+    @Test func commandLineReadsEnvFileAndExitsNonZeroOnFailure() async throws {
+        let edge = try await FakeEdge(healthy: true)
+        let alertmanager = try await RealAlertmanager(smarthost: "smtp.example.com:587")
+        defer { edge.stop(); alertmanager.stop() }
+        let folder = try TestSupport.temporaryFolder("doctor-env")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let envFile = folder.appendingPathComponent(".env")
+        try """
+            GRAFANA_ADMIN_USER=\(FakeEdge.grafana.user)
+            GRAFANA_ADMIN_PASSWORD=\(FakeEdge.grafana.password)
+            PROMETHEUS_USER=\(FakeEdge.edge.user)
+            PROMETHEUS_PASSWORD=\(FakeEdge.edge.password)
+            ALERTMANAGER_USER=\(FakeEdge.edge.user)
+            ALERTMANAGER_PASSWORD=\(FakeEdge.edge.password)
+            LOOKOUT_ALLOWED_ORIGINS=\(FakeEdge.origin),http://www.application
+
+            """.write(to: envFile, atomically: true, encoding: .utf8)
+        let result = try TestSupport.lookout([
+            "doctor", "--url", "http://monitoring-host", "--grafana-url", edge.url, "--push-url", edge.url,
+            "--prometheus-url", edge.url, "--alertmanager-url", alertmanager.url, "--env-file", envFile.path, "--json",
+        ])
+        #expect(result.status == 1, "the SMTP placeholder must fail the run")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(document["ok"] as? Bool == false)
+        let checks = try #require(document["checks"] as? [[String: Any]])
+        let failing = checks.filter { $0["status"] as? String == "fail" }.compactMap { $0["name"] as? String }
+        #expect(failing == ["Alertmanager SMTP configured"], "\(result.stdout)")
+        #expect(!result.stdout.contains(FakeEdge.edge.password) && !result.stdout.contains(FakeEdge.grafana.password))
+    }
+}
