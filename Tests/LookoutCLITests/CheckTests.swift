@@ -7,7 +7,7 @@ import Testing
     static func preparedGoodDeployment() throws -> URL {
         let folder = try TestSupport.deployment("deployment-good")
         _ = try Initializer(options: .init(directory: folder, smtpHost: "mail.shop.test:587", alertTo: "ops@shop.test")).run()
-        try "smtp-relay-password-42\n".write(to: folder.appendingPathComponent("secrets/smtp_password"), atomically: true, encoding: .utf8)
+        try "smtp-relay-password-42".write(to: folder.appendingPathComponent("secrets/smtp_password"), atomically: true, encoding: .utf8)
         return folder
     }
 
@@ -100,7 +100,7 @@ import Testing
                                          to: copy.appendingPathComponent("docs/runbook.md"))
 
         _ = try Initializer(options: .init(directory: folder, smtpHost: "mail.shop.test:587", alertTo: "ops@shop.test")).run()
-        try "smtp-relay-password-42\n".write(to: folder.appendingPathComponent("secrets/smtp_password"), atomically: true, encoding: .utf8)
+        try "smtp-relay-password-42".write(to: folder.appendingPathComponent("secrets/smtp_password"), atomically: true, encoding: .utf8)
         // RUNBOOK_BASE_URL is the one setting init cannot know; an operator edits it.
         var env = try DotEnv(contentsOf: folder.appendingPathComponent(".env"))
         for key in env.keys where (env[key] ?? "").contains("CHANGE-ME") {

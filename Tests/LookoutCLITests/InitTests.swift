@@ -44,7 +44,7 @@ import Testing
         #expect(result.stdout.contains("NFS: mount"))
         #expect(!result.stdout.contains("alert recipient"), "--alert-to was given")
         let smtp = try String(contentsOf: folder.appendingPathComponent("secrets/smtp_password"), encoding: .utf8)
-        #expect(smtp == "pass\n")
+        #expect(smtp == "pass", "no trailing newline (secrets/README.md)")
     }
 
     @Test func refusesToOverwriteSecretsWithoutForce() throws {
@@ -54,7 +54,7 @@ import Testing
         let first = try Self.env(folder)
         let agentsFile = folder.appendingPathComponent("secrets/edge/agents.htpasswd")
         let firstHash = try String(contentsOf: agentsFile, encoding: .utf8)
-        try "the-operators-real-smtp-password\n".write(to: folder.appendingPathComponent("secrets/smtp_password"), atomically: true, encoding: .utf8)
+        try "the-operators-real-smtp-password".write(to: folder.appendingPathComponent("secrets/smtp_password"), atomically: true, encoding: .utf8)
 
         let again = try TestSupport.lookout(["init", "--dir", folder.path])
         #expect(again.status == 0)
@@ -70,7 +70,7 @@ import Testing
         for key in Self.secretKeys { #expect(first[key] != third[key], "\(key) not replaced with --force") }
         #expect(Htpasswd.verify(file: try String(contentsOf: agentsFile, encoding: .utf8), user: "agent", password: third["LOKI_PUSH_PASSWORD"]!))
         // The SMTP password is the operator's: never replaced, not even with --force.
-        #expect(try String(contentsOf: folder.appendingPathComponent("secrets/smtp_password"), encoding: .utf8) == "the-operators-real-smtp-password\n")
+        #expect(try String(contentsOf: folder.appendingPathComponent("secrets/smtp_password"), encoding: .utf8) == "the-operators-real-smtp-password")
     }
 
     @Test func keepsAStrongSecretTheOperatorSetByHand() throws {

@@ -68,7 +68,11 @@ enum SecretsCheck {
         }
         let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
         if value.isEmpty || value == DeploymentContract.smtpPasswordPlaceholder || SecretPolicy.problem(with: value) == "a placeholder" {
-            return .fail(name, "\(path) still holds the placeholder", hint: "write the SMTP relay's real password into \(path) (one line)")
+            return .fail(name, "\(path) still holds the placeholder", hint: "write the SMTP relay's real password into \(path): printf %s '<password>' > \(path)")
+        }
+        if text.hasSuffix("\n") || text.hasSuffix("\r") {
+            return .fail(name, "\(path) ends with a newline, which older Alertmanagers send as part of the password",
+                         hint: "rewrite it without one: printf %s '<password>' > \(path)")
         }
         return .pass(name, "\(path) is not a placeholder")
     }

@@ -181,7 +181,8 @@ public struct Initializer: Sendable {
         let url = root.appendingPathComponent(path)
         if FileManager.default.fileExists(atPath: url.path) { return "kept \(path)" }
         // Alertmanager runs as `nobody` in its image and reads this bind-mounted file.
-        try FileWriter.write(DeploymentContract.smtpPasswordPlaceholder + "\n", to: url, permissions: 0o644)
+        // No trailing newline: older Alertmanagers send it as part of the password.
+        try FileWriter.write(DeploymentContract.smtpPasswordPlaceholder, to: url, permissions: 0o644)
         return "wrote \(path) with the placeholder value `\(DeploymentContract.smtpPasswordPlaceholder)`"
     }
 
@@ -198,7 +199,7 @@ public struct Initializer: Sendable {
         let smtpPassword = (try? String(contentsOf: root.appendingPathComponent(DeploymentContract.smtpPasswordFile), encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines)
         if smtpPassword == DeploymentContract.smtpPasswordPlaceholder {
-            todo.append("SMTP password: \(DeploymentContract.smtpPasswordFile) holds the placeholder `pass`; put the real password there")
+            todo.append("SMTP password: \(DeploymentContract.smtpPasswordFile) holds the placeholder `pass`; put the real password there without a trailing newline: printf %s '<password>' > \(DeploymentContract.smtpPasswordFile)")
         }
         let smtpHost = env[DeploymentContract.smtpSmarthostKey] ?? ""
         if smtpHost.isEmpty || smtpHost.contains("example.com") {
