@@ -72,6 +72,33 @@ import Testing
         #expect(result("Loki ready")?.status == .pass)
     }
 
+    /// The Prometheus-side checks against the real thing: Prometheus, Blackbox Exporter and a
+    /// site, with the job names of deploy/monitoring (only `nginx:*` is a stand-in rule, since
+    /// the Loki ruler that writes it cannot run here).
+    @Test(arguments: [true, false])
+    func prometheusChecksAgainstRealPrometheus(healthy: Bool) async throws {
+        let edge = try await FakeEdge(healthy: true)
+        let alertmanager = try await RealAlertmanager(smarthost: "mail.shop.test:587")
+        let prometheus = try await RealPrometheus(healthy: healthy)
+        defer { edge.stop(); alertmanager.stop(); prometheus.stop() }
+        var options = Self.options(edge: edge, alertmanager: alertmanager)
+        options.prometheusURL = prometheus.url
+        let report = await Doctor(options: options).run()
+        func result(_ name: String) -> CheckResult { report.results.first { $0.name == name }! }
+        #expect(result("Prometheus ready").status == .pass)
+        if healthy {
+            #expect(report.succeeded, "\(report.renderText())")
+            #expect(result("application probe succeeding").detail.contains("answer 200"))
+            #expect(result("recording rules producing series").detail == "nginx:requests:rate1m")
+        } else {
+            #expect(result("Prometheus targets up").status == .fail)
+            #expect(result("Prometheus targets up").detail.hasPrefix("1 of 3 down: loki/127.0.0.1:"))
+            #expect(result("application probe succeeding").status == .fail)
+            #expect(result("application probe succeeding").detail.contains("probe failing for http://127.0.0.1:"))
+            #expect(result("recording rules producing series").status == .fail)
+        }
+    }
+
     @Test func wrongCredentialsSayWhichLogin() async throws {
         let edge = try await FakeEdge(healthy: true)
         let alertmanager = try await RealAlertmanager(smarthost: "mail.shop.test:587")

@@ -86,3 +86,119 @@ final class FakeEdge: @unchecked Sendable {
         try? FileManager.default.removeItem(at: folder)
     }
 }
+
+/// A real Prometheus (Debian) scraping a real Blackbox Exporter that probes a real HTTP server,
+/// with the job names of deploy/monitoring: what doctor's Prometheus checks read.
+final class RealPrometheus: @unchecked Sendable {
+    let folder: URL
+    let url: String
+    var processes: [BackgroundProcess] = []
+
+    /// healthy: the probed site answers 200, every target is up, an `nginx:*` series exists.
+    /// broken: the probed site is down, a `loki` target is down, no `nginx:*` series.
+    init(healthy: Bool) async throws {
+        guard let prometheus = TestSupport.tool("prometheus"), let blackbox = TestSupport.tool("prometheus-blackbox-exporter", "blackbox_exporter") else {
+            throw TestFailure("prometheus and prometheus-blackbox-exporter are installed by scripts/install-deps")
+        }
+        folder = try TestSupport.temporaryFolder("prometheus")
+        let (promPort, blackboxPort, appPort, closedPort) = (TestSupport.freePort(), TestSupport.freePort(), TestSupport.freePort(), TestSupport.freePort())
+        url = "http://127.0.0.1:\(promPort)"
+        do {
+            // The application: Python's own HTTP server (200 for /), absent when broken.
+            let site = folder.appendingPathComponent("site")
+            try FileManager.default.createDirectory(at: site, withIntermediateDirectories: true)
+            try "ok\n".write(to: site.appendingPathComponent("index.html"), atomically: true, encoding: .utf8)
+            if healthy {
+                // `python3 -m http.server`, with SIGTERM back to its default (see fake_edge.py).
+                let server = "import runpy, signal, sys; signal.signal(signal.SIGTERM, signal.SIG_DFL); "
+                    + "signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM}); "
+                    + "sys.argv = ['http.server', '--bind', '127.0.0.1', '--directory', sys.argv[1], sys.argv[2]]; "
+                    + "runpy.run_module('http.server', run_name='__main__')"
+                processes.append(try BackgroundProcess("/usr/bin/env", ["python3", "-c", server, site.path, "\(appPort)"],
+                                                       log: folder.appendingPathComponent("site.log")))
+            }
+            try """
+                modules:
+                  http_200:
+                    prober: http
+                    timeout: 2s
+                    http:
+                      valid_status_codes: [200]
+                      follow_redirects: false
+                """.write(to: folder.appendingPathComponent("blackbox.yml"), atomically: true, encoding: .utf8)
+            processes.append(try BackgroundProcess(blackbox, ["--config.file=\(folder.path)/blackbox.yml",
+                                                              "--web.listen-address=127.0.0.1:\(blackboxPort)"],
+                                                   log: folder.appendingPathComponent("blackbox.log")))
+            let rules = healthy ? """
+                groups:
+                  - name: stand-in-for-the-loki-ruler
+                    rules:
+                      - record: nginx:requests:rate1m
+                        expr: vector(2)
+                """ : "groups: []\n"
+            try rules.write(to: folder.appendingPathComponent("rules.yml"), atomically: true, encoding: .utf8)
+            let lokiJob = healthy ? "" : """
+                  - job_name: loki
+                    static_configs:
+                      - targets: ["127.0.0.1:\(closedPort)"]
+                """
+            try """
+                global:
+                  scrape_interval: 1s
+                  evaluation_interval: 1s
+                rule_files: [rules.yml]
+                scrape_configs:
+                  - job_name: prometheus
+                    static_configs:
+                      - targets: ["127.0.0.1:\(promPort)"]
+                  - job_name: blackbox-http
+                    metrics_path: /probe
+                    params:
+                      module: [http_200]
+                    static_configs:
+                      - targets: ["http://127.0.0.1:\(appPort)/"]
+                        labels:
+                          site: application
+                    relabel_configs:
+                      - source_labels: [__address__]
+                        target_label: __param_target
+                      - source_labels: [__param_target]
+                        target_label: instance
+                      - target_label: __address__
+                        replacement: 127.0.0.1:\(blackboxPort)
+                \(lokiJob)
+                """.write(to: folder.appendingPathComponent("prometheus.yml"), atomically: true, encoding: .utf8)
+            processes.append(try BackgroundProcess(prometheus, [
+                "--config.file=\(folder.path)/prometheus.yml", "--storage.tsdb.path=\(folder.path)/data",
+                "--web.listen-address=127.0.0.1:\(promPort)",
+            ], log: folder.appendingPathComponent("prometheus.log")))
+            try await TestSupport.waitForHTTP(url + "/-/ready")
+            try await waitForFirstResults(expectTargets: healthy ? 2 : 3)
+        } catch {
+            stop()
+            throw error
+        }
+    }
+
+    /// Until every target has been scraped once and the probe has a result.
+    func waitForFirstResults(expectTargets: Int) async throws {
+        let web = WebClient(timeoutSeconds: 2)
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            if let targets = try? await web.send(.GET, url + "/api/v1/targets").json() as? [String: Any],
+               let active = (targets["data"] as? [String: Any])?["activeTargets"] as? [[String: Any]],
+               active.count == expectTargets, active.allSatisfy({ ($0["health"] as? String) != "unknown" }),
+               let probe = try? await web.send(.GET, url + "/api/v1/query?query=probe_success"),
+               !Doctor.vector(from: probe).isEmpty {
+                return
+            }
+            try await Task.sleep(nanoseconds: 200_000_000)
+        }
+        throw TestFailure("Prometheus did not scrape its targets in time")
+    }
+
+    func stop() {
+        processes.reversed().forEach { $0.stop() }
+        try? FileManager.default.removeItem(at: folder)
+    }
+}

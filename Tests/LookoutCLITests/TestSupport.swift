@@ -89,6 +89,20 @@ enum TestSupport {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
+    /// True when something listens on 127.0.0.1:`port`.
+    static func acceptsConnections(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        return result == 0
+    }
+
     /// The first of `names` found on PATH (plus the sbin folders), or nil.
     static func tool(_ names: String...) -> String? {
         let path = (ProcessInfo.processInfo.environment["PATH"] ?? "") + ":/usr/sbin:/usr/local/sbin:/sbin"
@@ -102,7 +116,13 @@ enum TestSupport {
     static func waitForHTTP(_ url: String, status: Int? = 200, auth: BasicAuth? = nil, seconds: Double = 20) async throws {
         let deadline = Date().addingTimeInterval(seconds)
         let web = WebClient(timeoutSeconds: 2)
+        let port = URLComponents(string: url)?.port ?? 80
         while Date() < deadline {
+            // AsyncHTTPClient retries a refused connection until its deadline: ask the kernel first.
+            guard acceptsConnections(port: port) else {
+                try await Task.sleep(nanoseconds: 50_000_000)
+                continue
+            }
             if let response = try? await web.send(.GET, url, auth: auth), status == nil || response.status == status { return }
             try await Task.sleep(nanoseconds: 100_000_000)
         }

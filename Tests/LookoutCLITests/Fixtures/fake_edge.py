@@ -12,6 +12,7 @@ MODE is `healthy` or `broken`. Prints the port it listens on, then serves until 
 """
 import base64
 import json
+import signal
 import sys
 import time
 import urllib.parse
@@ -132,6 +133,9 @@ class Handler(BaseHTTPRequestHandler):
         return self.send(204)
 
 
+# The Swift test runner hands its children SIGTERM blocked or ignored; stop promptly when asked.
+signal.signal(signal.SIGTERM, signal.SIG_DFL)
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
 print(server.server_address[1], flush=True)
 server.serve_forever()
