@@ -23,11 +23,18 @@ enum SecretsCheck {
                 problems.append("\(key) is \(problem)")
             }
         }
+        let secretProblems = !problems.isEmpty
         let unfinished = env.keys.filter { !SecretPolicy.isSecretKey($0) && (env[$0] ?? "").lowercased().contains("change-me") }
-        if !unfinished.isEmpty { problems.append("\(unfinished.joined(separator: ", ")) still contain CHANGE-ME") }
+        if !unfinished.isEmpty {
+            problems.append("\(unfinished.joined(separator: ", ")) still \(unfinished.count == 1 ? "contains" : "contain") CHANGE-ME")
+        }
         guard problems.isEmpty else {
-            return .fail(name, problems.joined(separator: "; "),
-                         hint: "run `lookout init` (add --force to replace existing secrets), or set strong values by hand; replace any CHANGE-ME in .env")
+            var hints: [String] = []
+            if secretProblems {
+                hints.append("run `lookout init` (add --force to replace existing secrets), or set strong values by hand")
+            }
+            if !unfinished.isEmpty { hints.append("edit \(unfinished.joined(separator: ", ")) in .env (see .env.example)") }
+            return .fail(name, problems.joined(separator: "; "), hint: hints.joined(separator: "; "))
         }
         return .pass(name, "\(secretKeys.count) secrets set (\(secretKeys.joined(separator: ", ")))")
     }

@@ -211,7 +211,7 @@ public struct Initializer: Sendable {
         }
         let unfinished = env.keys.filter { !SecretPolicy.isSecretKey($0) && (env[$0] ?? "").lowercased().contains("change-me") }
         if !unfinished.isEmpty {
-            todo.append("settings: \(unfinished.joined(separator: ", ")) still contain CHANGE-ME in .env")
+            todo.append("settings: \(unfinished.joined(separator: ", ")) in .env still \(unfinished.count == 1 ? "contains" : "contain") CHANGE-ME")
         }
         if options.appURL == nil {
             todo.append("application URL: \(DeploymentContract.probeTargetsFile) probes what it did before (default \(DeploymentContract.defaultAppURL)); rerun with --app-url, and check \(DeploymentContract.allowedOriginsKey) is the origin browsers load the application from")
