@@ -116,6 +116,17 @@ pids+=($sampler)
 run_wrk "$collector_port" | tee "$work/wrk-collector.txt"
 kill "$sampler" 2>/dev/null || true
 
+# The framework's floor on this machine, for reading the ratio: the same server answering a GET
+# with a constant (/health), and refusing a POST before its body is read (415).
+echo "== wrk: collector GET /health and a POST refused with 415 (framework floor)"
+wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" "http://127.0.0.1:$collector_port/health" | tee "$work/wrk-health.txt"
+cat > "$work/refused.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = string.rep("x", 600)
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+LUA
+wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" -s "$work/refused.lua" "http://127.0.0.1:$collector_port/loki/api/v1/push" | tee "$work/wrk-refused.txt"
+
 echo "== paced: $PACED_RATE req/s for ${PACED_SECONDS}s"
 paced_collector=$(node "$HERE/paced.js" "http://127.0.0.1:$collector_port/loki/api/v1/push" "$PACED_RATE" "$PACED_SECONDS" "$work/body.json")
 paced_nginx=$(node "$HERE/paced.js" "http://127.0.0.1:$nginx_port/loki/api/v1/push" "$PACED_RATE" "$PACED_SECONDS" "$work/body.json")
@@ -142,6 +153,7 @@ cat <<REPORT
 | wrk p99 latency (saturated) | $(p99 "$work/wrk-nginx.txt") | $(p99 "$work/wrk-collector.txt") |
 | paced $PACED_RATE req/s: p50 / p99 / max ms | $(jq -r '"\(.p50_ms) / \(.p99_ms) / \(.max_ms)"' <<<"$paced_nginx" 2>/dev/null || echo "$paced_nginx") | $(jq -r '"\(.p50_ms) / \(.p99_ms) / \(.max_ms)"' <<<"$paced_collector" 2>/dev/null || echo "$paced_collector") |
 ratio collector/nginx: $(awk -v a="$collector_rps" -v b="$nginx_rps" 'BEGIN {printf "%.2f", a/b}')
+framework floor, same server: GET /health $(rps "$work/wrk-health.txt") req/s ($(awk -v a="$(rps "$work/wrk-health.txt")" -v b="$nginx_rps" 'BEGIN {printf "%.2f", a/b}') x nginx); POST refused with 415 $(rps "$work/wrk-refused.txt") req/s ($(awk -v a="$(rps "$work/wrk-refused.txt")" -v b="$nginx_rps" 'BEGIN {printf "%.2f", a/b}') x nginx)
 collector RSS under load (median of 2nd half of wrk run): $((rss_steady / 1024)) MiB; after runs: $((rss_after / 1024)) MiB; peak (VmHWM): $((hwm / 1024)) MiB
 collector counters: accepted $(metric lookout_collector_events_accepted_total), forwarded $(metric lookout_collector_events_forwarded_total), dropped $(metric lookout_collector_events_dropped_total), rate limited $(metric lookout_collector_rate_limited_total), queue depth $(metric lookout_collector_queue_depth)
 REPORT
