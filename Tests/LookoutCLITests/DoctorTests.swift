@@ -95,6 +95,7 @@ import Testing
             #expect(result("Prometheus targets up").detail.hasPrefix("1 of 3 down: loki/127.0.0.1:"))
             #expect(result("application probe succeeding").status == .fail)
             #expect(result("application probe succeeding").detail.contains("probe failing for http://127.0.0.1:"))
+            #expect(result("application probe succeeding").detail.hasSuffix("(no answer)"))
             #expect(result("recording rules producing series").status == .fail)
         }
     }

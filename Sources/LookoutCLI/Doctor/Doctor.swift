@@ -152,7 +152,13 @@ public struct Doctor: Sendable {
             }
             let failing = vector.filter { $0.1 != 1 }.map { $0.0["instance"] ?? "?" }
             guard failing.isEmpty else {
-                return .fail(name, "probe failing for \(failing.joined(separator: ", "))",
+                // What blackbox saw: the HTTP status, or 0 when nothing answered.
+                let codes = (try? await promQuery("probe_http_status_code{job=\"blackbox-http\"}"))?.vector ?? []
+                let described = failing.map { instance -> String in
+                    guard let code = codes.first(where: { $0.0["instance"] == instance })?.1 else { return instance }
+                    return code == 0 ? "\(instance) (no answer)" : "\(instance) (HTTP \(Int(code)))"
+                }
+                return .fail(name, "probe failing for \(described.joined(separator: ", "))",
                              hint: "the application did not answer HTTP 200 from the monitoring host: open Grafana's Uptime dashboard, and see docs/runbook.md#lookoutsitedown")
             }
             return .pass(name, vector.map { $0.0["instance"] ?? "?" }.joined(separator: ", ") + " answer 200")
