@@ -10,7 +10,7 @@ final class RealAlertmanager: @unchecked Sendable {
     static var binary: String? { TestSupport.tool("prometheus-alertmanager", "alertmanager") }
 
     /// `smarthost` goes into the email receiver, as deploy/monitoring's rendered config does.
-    init(smarthost: String, groupWait: String = "30s") async throws {
+    init(smarthost: String, groupWait: String = "30s", host: String = "127.0.0.1", port: Int? = nil) async throws {
         guard let binary = Self.binary else { throw TestFailure("prometheus-alertmanager is not installed (scripts/install-deps installs it)") }
         folder = try TestSupport.temporaryFolder("alertmanager")
         let config = folder.appendingPathComponent("alertmanager.yml")
@@ -29,11 +29,11 @@ final class RealAlertmanager: @unchecked Sendable {
                   - to: ops@shop.test
                     send_resolved: true
             """.write(to: config, atomically: true, encoding: .utf8)
-        let port = TestSupport.freePort()
-        url = "http://127.0.0.1:\(port)"
+        let port = port ?? TestSupport.freePort()
+        url = "http://\(host):\(port)"
         process = try BackgroundProcess(binary, [
             "--config.file=\(config.path)", "--storage.path=\(folder.path)/data",
-            "--web.listen-address=127.0.0.1:\(port)",
+            "--web.listen-address=\(host):\(port)",
             // An empty address turns gossip off (it would otherwise bind 0.0.0.0:9094).
             "--cluster.listen-address=",
         ], log: folder.appendingPathComponent("alertmanager.log"))
@@ -61,24 +61,24 @@ final class FakeEdge: @unchecked Sendable {
     static let grafana = BasicAuth(user: "admin", password: "grafana-password-for-tests-987")
     static let origin = "http://application"
 
-    init(healthy: Bool) async throws {
+    init(healthy: Bool, host: String? = nil, port: Int? = nil) async throws {
         folder = try TestSupport.temporaryFolder("fake-edge")
         let script = TestSupport.fixtures.appendingPathComponent("fake_edge.py").path
         process = try BackgroundProcess("/usr/bin/env", [
             "python3", script, healthy ? "healthy" : "broken",
             "\(Self.edge.user):\(Self.edge.password)", "\(Self.grafana.user):\(Self.grafana.password)", Self.origin,
-        ], log: folder.appendingPathComponent("fake.log"))
+        ] + (host.map { [$0, "\(port ?? 0)"] } ?? []), log: folder.appendingPathComponent("fake.log"))
         let deadline = Date().addingTimeInterval(15)
-        var port: Int?
-        while port == nil && Date() < deadline {
-            port = process.output.split(separator: "\n").first.flatMap { Int($0) }
-            if port == nil { try await Task.sleep(nanoseconds: 50_000_000) }
+        var listening: Int?
+        while listening == nil && Date() < deadline {
+            listening = process.output.split(separator: "\n").first.flatMap { Int($0) }
+            if listening == nil { try await Task.sleep(nanoseconds: 50_000_000) }
         }
-        guard let port else {
+        guard let listening else {
             process.stop()
             throw TestFailure("fake edge did not start: \(process.output)")
         }
-        url = "http://127.0.0.1:\(port)"
+        url = "http://\(host ?? "127.0.0.1"):\(listening)"
     }
 
     func stop() {
@@ -96,13 +96,13 @@ final class RealPrometheus: @unchecked Sendable {
 
     /// healthy: the probed site answers 200, every target is up, an `nginx:*` series exists.
     /// broken: the probed site is down, a `loki` target is down, no `nginx:*` series.
-    init(healthy: Bool) async throws {
+    init(healthy: Bool, host: String = "127.0.0.1", port: Int? = nil) async throws {
         guard let prometheus = TestSupport.tool("prometheus"), let blackbox = TestSupport.tool("prometheus-blackbox-exporter", "blackbox_exporter") else {
             throw TestFailure("prometheus and prometheus-blackbox-exporter are installed by scripts/install-deps")
         }
         folder = try TestSupport.temporaryFolder("prometheus")
-        let (promPort, blackboxPort, appPort, closedPort) = (TestSupport.freePort(), TestSupport.freePort(), TestSupport.freePort(), TestSupport.freePort())
-        url = "http://127.0.0.1:\(promPort)"
+        let (promPort, blackboxPort, appPort, closedPort) = (port ?? TestSupport.freePort(), TestSupport.freePort(), TestSupport.freePort(), TestSupport.freePort())
+        url = "http://\(host):\(promPort)"
         do {
             // The application: Python's own HTTP server (200 for /), absent when broken.
             let site = folder.appendingPathComponent("site")
@@ -150,7 +150,7 @@ final class RealPrometheus: @unchecked Sendable {
                 scrape_configs:
                   - job_name: prometheus
                     static_configs:
-                      - targets: ["127.0.0.1:\(promPort)"]
+                      - targets: ["\(host):\(promPort)"]
                   - job_name: blackbox-http
                     metrics_path: /probe
                     params:
@@ -170,7 +170,7 @@ final class RealPrometheus: @unchecked Sendable {
                 """.write(to: folder.appendingPathComponent("prometheus.yml"), atomically: true, encoding: .utf8)
             processes.append(try BackgroundProcess(prometheus, [
                 "--config.file=\(folder.path)/prometheus.yml", "--storage.tsdb.path=\(folder.path)/data",
-                "--web.listen-address=127.0.0.1:\(promPort)",
+                "--web.listen-address=\(host):\(promPort)",
             ], log: folder.appendingPathComponent("prometheus.log")))
             try await TestSupport.waitForHTTP(url + "/-/ready")
             try await waitForFirstResults(expectTargets: healthy ? 2 : 3)
@@ -200,5 +200,92 @@ final class RealPrometheus: @unchecked Sendable {
     func stop() {
         processes.reversed().forEach { $0.stop() }
         try? FileManager.default.removeItem(at: folder)
+    }
+}
+
+/// deploy/monitoring/edge/nginx.conf run by the real nginx, with only addresses and paths
+/// changed: its fixed ports move to 127.0.77.3 (the edge) and its upstream names to
+/// 127.0.77.2 (where the test starts each upstream on its compose port); the htpasswd files
+/// come from a folder `lookout init` wrote. Everything else (routing, Origin split, auth) is
+/// the file compose mounts.
+final class RealEdge: @unchecked Sendable {
+    static let edgeHost = "127.0.77.3"
+    static let upstreamHost = "127.0.77.2"
+    static let ports = [3000, 3100, 8081, 9090, 9093, 8099]
+
+    let process: BackgroundProcess
+    let folder: URL
+
+    /// Fixed ports on two loopback addresses: usable only when nothing else holds them.
+    static var addressesFree: Bool {
+        ports.allSatisfy { !TestSupport.acceptsConnections(host: edgeHost, port: $0) && !TestSupport.acceptsConnections(host: upstreamHost, port: $0) }
+            && TestSupport.tool("nginx") != nil
+    }
+
+    init(deployment: URL) async throws {
+        let nginx = try TestSupport.tool("nginx").orThrow("nginx is installed by scripts/install-deps")
+        folder = try TestSupport.temporaryFolder("edge")
+        let secrets = folder.appendingPathComponent("secrets")
+        try FileManager.default.copyItem(at: deployment.appendingPathComponent("secrets/edge"), to: secrets)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: secrets.path)
+        var config = try String(contentsOf: deployment.appendingPathComponent("edge/nginx.conf"), encoding: .utf8)
+        func replace(_ pattern: String, _ template: String) {
+            let regex = try! NSRegularExpression(pattern: pattern)
+            config = regex.stringByReplacingMatches(in: config, range: NSRange(config.startIndex..., in: config), withTemplate: template)
+        }
+        replace(#"(upstream\s+[^\s{]+\s*\{[^}]*?\bserver\s+)[A-Za-z][A-Za-z0-9_.-]*(:\d+)"#, "$1\(Self.upstreamHost)$2")
+        replace(#"\blisten\s+(?:[0-9.]+:)?(\d+)"#, "listen \(Self.edgeHost):$1")
+        replace(#"/etc/nginx/secrets/"#, secrets.path + "/")
+        let file = folder.appendingPathComponent("nginx.conf")
+        try config.write(to: file, atomically: true, encoding: .utf8)
+        process = try BackgroundProcess(nginx, ["-p", folder.path, "-e", "stderr", "-c", file.path,
+                                                "-g", "pid \(folder.path)/nginx.pid; daemon off;"],
+                                        log: folder.appendingPathComponent("nginx.log"))
+        do {
+            try await TestSupport.waitForHTTP("http://\(Self.edgeHost):8099/healthz")
+        } catch {
+            process.stop()
+            throw TestFailure("the edge did not start: \(process.output)")
+        }
+    }
+
+    var output: String { process.output }
+
+    func stop() {
+        process.stop()
+        try? FileManager.default.removeItem(at: folder)
+    }
+}
+
+/// `lookout serve`, the real collector, built with the tests.
+final class RealCollector: @unchecked Sendable {
+    let process: BackgroundProcess
+    let folder: URL
+
+    init(host: String, port: Int, lokiURL: String, origin: String, publicPushURL: String) async throws {
+        folder = try TestSupport.temporaryFolder("collector")
+        let logger = TestSupport.packageRoot.appendingPathComponent("frontend/logger/logger.js")
+        process = try BackgroundProcess(TestSupport.lookoutBinary.path, [
+            "serve", "--listen", "\(host):\(port)", "--loki-url", lokiURL, "--allowed-origins", origin,
+            "--public-push-url", publicPushURL, "--logger-js", logger.path,
+        ], log: folder.appendingPathComponent("collector.log"))
+        do {
+            try await TestSupport.waitForHTTP("http://\(host):\(port)/logger.js")
+        } catch {
+            process.stop()
+            throw TestFailure("the collector did not start: \(process.output)")
+        }
+    }
+
+    func stop() {
+        process.stop()
+        try? FileManager.default.removeItem(at: folder)
+    }
+}
+
+extension Optional {
+    func orThrow(_ message: String) throws -> Wrapped {
+        guard let value = self else { throw TestFailure(message) }
+        return value
     }
 }

@@ -89,13 +89,13 @@ enum TestSupport {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    /// True when something listens on 127.0.0.1:`port`.
-    static func acceptsConnections(port: Int) -> Bool {
+    /// True when something listens on `host`:`port`.
+    static func acceptsConnections(host: String = "127.0.0.1", port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_addr.s_addr = inet_addr(host)
         address.sin_port = UInt16(port).bigEndian
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
@@ -117,9 +117,10 @@ enum TestSupport {
         let deadline = Date().addingTimeInterval(seconds)
         let web = WebClient(timeoutSeconds: 2)
         let port = URLComponents(string: url)?.port ?? 80
+        let host = URLComponents(string: url)?.host ?? "127.0.0.1"
         while Date() < deadline {
             // AsyncHTTPClient retries a refused connection until its deadline: ask the kernel first.
-            guard acceptsConnections(port: port) else {
+            guard acceptsConnections(host: host, port: port) else {
                 try await Task.sleep(nanoseconds: 50_000_000)
                 continue
             }

@@ -7,8 +7,10 @@ other tests, so this one small server answers the exact requests doctor makes th
 components give (shapes copied from their HTTP APIs). It checks credentials like the edge and
 Grafana do. Alertmanager is NOT faked: the tests run the real one.
 
-    fake_edge.py MODE EDGE_USER:EDGE_PASS GRAFANA_USER:GRAFANA_PASS ORIGIN
-MODE is `healthy` or `broken`. Prints the port it listens on, then serves until killed.
+    fake_edge.py MODE EDGE_USER:EDGE_PASS GRAFANA_USER:GRAFANA_PASS ORIGIN [HOST PORT]
+MODE is `healthy` or `broken`. Prints the port it listens on (HOST/PORT default: 127.0.0.1 and
+a free port), then serves until killed. Behind the real edge it plays Grafana on :3000 and
+Loki's push endpoint and /ready on :3100 (pushes without an Origin come from the collector).
 """
 import base64
 import json
@@ -19,6 +21,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 MODE, EDGE, GRAFANA, ORIGIN = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+HOST, PORT = (sys.argv[5], int(sys.argv[6])) if len(sys.argv) > 6 else ("127.0.0.1", 0)
 HEALTHY = MODE == "healthy"
 SOURCES = ["nginx", "app", "redis", "frontend", "docker"]
 DASHBOARDS = ["lookout-uptime", "lookout-performance", "lookout-logs", "lookout-frontend", "lookout-resources"]
@@ -57,6 +60,8 @@ class Handler(BaseHTTPRequestHandler):
         url = urllib.parse.urlparse(self.path)
         query = urllib.parse.parse_qs(url.query)
         path = url.path
+        if path == "/ready":  # Loki's readiness, asked by the collector
+            return self.send(200, "ready\n", "text/plain")
         if path == "/api/health":
             return self.send(200, {"database": "ok", "version": "12.4.5"}) if HEALTHY else \
                 self.send(503, {"database": "failing"})
@@ -118,6 +123,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.path != "/loki/api/v1/push":
             return self.send(404)
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if self.headers.get("Origin") is None:  # the collector forwarding to "Loki"
+            pushes.append(body)
+            return self.send(204)
         if self.headers.get("Origin") != ORIGIN or not HEALTHY:
             return self.send(403, "origin not allowed\n", "text/plain")
         try:
@@ -136,6 +144,6 @@ class Handler(BaseHTTPRequestHandler):
 # The Swift test runner hands its children SIGTERM blocked or ignored; stop promptly when asked.
 signal.signal(signal.SIGTERM, signal.SIG_DFL)
 signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
-server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+server = ThreadingHTTPServer((HOST, PORT), Handler)
 print(server.server_address[1], flush=True)
 server.serve_forever()
