@@ -42,6 +42,13 @@ import Testing
         #expect(result.stdout.contains("✓ CORS preflight for the application's origin: 204, allows http://application"))
         #expect(result.stdout.contains("✓ browser-like test push accepted: 204"))
         #expect(result.stdout.contains("✓ application probe succeeding:"))
+        // test-alert through the same door, with the Alertmanager login init wrote.
+        let alert = try TestSupport.lookout([
+            "test-alert", "--url", "http://\(edgeHost)", "--env-file", deployment.appendingPathComponent(".env").path, "--hold", "1",
+        ])
+        #expect(alert.status == 0, "\(alert.stdout)\n\(alert.stderr)")
+        #expect(alert.stdout.contains("✓ Alertmanager lists it: active"))
+        #expect(alert.stdout.contains("✓ resolve:"))
         // The edge really checked init's logins: a wrong one is refused at the door.
         let wrong = try TestSupport.lookout([
             "doctor", "--url", "http://\(edgeHost)", "--user", "admin", "--password", "wrong-password",
