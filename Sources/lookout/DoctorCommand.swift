@@ -10,12 +10,6 @@ struct LoginOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Edge basic-auth password (prefer the environment or --env-file: options show up in `ps`).", valueName: "password"))
     var password: String?
 
-    @Option(help: ArgumentHelp("Grafana admin user (default: GRAFANA_ADMIN_USER).", valueName: "user"))
-    var grafanaUser: String?
-
-    @Option(help: ArgumentHelp("Grafana admin password (default: GRAFANA_ADMIN_PASSWORD).", valueName: "password"))
-    var grafanaPassword: String?
-
     @Option(help: ArgumentHelp("The deployment's .env to read credentials and origins from.", valueName: "path"))
     var envFile: String = "deploy/monitoring/.env"
 
@@ -23,12 +17,9 @@ struct LoginOptions: ParsableArguments {
         if (user == nil) != (password == nil) {
             throw ValidationError("--user and --password go together.")
         }
-        if (grafanaUser == nil) != (grafanaPassword == nil) {
-            throw ValidationError("--grafana-user and --grafana-password go together.")
-        }
     }
 
-    func resolve(origin: String? = nil) -> Credentials {
+    func resolve(grafanaUser: String? = nil, grafanaPassword: String? = nil, origin: String? = nil) -> Credentials {
         // A missing .env is fine: everything can come from options or the environment.
         let dotEnv = (try? DotEnv(contentsOf: URL(fileURLWithPath: envFile)).values) ?? [:]
         return Credentials.resolve(
@@ -72,6 +63,12 @@ struct DoctorCommand: AsyncParsableCommand {
 
     @OptionGroup var login: LoginOptions
 
+    @Option(help: ArgumentHelp("Grafana admin user (default: GRAFANA_ADMIN_USER).", valueName: "user"))
+    var grafanaUser: String?
+
+    @Option(help: ArgumentHelp("Grafana admin password (default: GRAFANA_ADMIN_PASSWORD).", valueName: "password"))
+    var grafanaPassword: String?
+
     @Option(help: ArgumentHelp("The application's origin for the CORS and push checks (default: first of LOOKOUT_ALLOWED_ORIGINS).", valueName: "origin"))
     var origin: String?
 
@@ -105,10 +102,13 @@ struct DoctorCommand: AsyncParsableCommand {
             throw ValidationError("--origin must be scheme://host[:port] without a path, got '\(origin)'.")
         }
         guard timeout > 0 else { throw ValidationError("--timeout must be positive.") }
+        if (grafanaUser == nil) != (grafanaPassword == nil) {
+            throw ValidationError("--grafana-user and --grafana-password go together.")
+        }
     }
 
     func run() async throws {
-        let credentials = login.resolve(origin: origin)
+        let credentials = login.resolve(grafanaUser: grafanaUser, grafanaPassword: grafanaPassword, origin: origin)
         let options = DoctorOptions(
             baseURL: url, grafanaURL: grafanaURL, pushURL: pushURL, prometheusURL: prometheusURL,
             alertmanagerURL: alertmanagerURL, prometheusAuth: credentials.prometheus,
