@@ -59,9 +59,10 @@ def add_service(lab: Lab, service: str, index: int) -> str:
     return address
 
 
-def delete(name: str) -> None:
-    # Anything still inside dies first, or the namespace would live on through it.
-    pids = ip("netns", "pids", name, check=False).stdout.split()
+def delete(name: str, kill_inside: bool = True) -> None:
+    # Anything still inside a service namespace dies first, or it would live on through it.
+    # The hub is where people (and the test session) stand: never kill what runs there.
+    pids = ip("netns", "pids", name, check=False).stdout.split() if kill_inside else []
     for pid in pids:
         try:
             os.kill(int(pid), 9)
@@ -72,7 +73,7 @@ def delete(name: str) -> None:
 
 def _libc():
     libc = ctypes.CDLL(None, use_errno=True)
-    libc.mount.argtypes = [ctypes.c_char_p] * 4 + [ctypes.c_ulong, ctypes.c_void_p]
+    libc.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong, ctypes.c_void_p]
     return libc
 
 

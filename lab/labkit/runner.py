@@ -16,7 +16,7 @@ LAB_DIR = REPO / "lab"
 # Names the application host and browsers use for the monitoring host, and which service
 # answers for it (the edge publishes the monitoring host's ports).
 HOST_ALIASES = {"monitoring-host": "edge"}
-HEALTH_TIMEOUT = 90.0
+HEALTH_TIMEOUT = 120.0
 
 
 def log(msg: str) -> None:
@@ -189,7 +189,9 @@ def wait_healthy(lab: Lab, name: str, entry: dict, p) -> None:
         except subprocess.TimeoutExpired:
             pass
         time.sleep(0.5)
-    raise SystemExit(f"lab: {name} not healthy after {HEALTH_TIMEOUT:.0f} s (see {lab.dir('logs') / (name + '.log')})")
+    logfile = lab.dir("logs") / f"{name}.log"
+    tail = logfile.read_text(errors="replace")[-1500:] if logfile.exists() else "(no log)"
+    raise SystemExit(f"lab: {name} not healthy after {HEALTH_TIMEOUT:.0f} s ({logfile}); last log lines:\n{tail}")
 
 
 def start_publisher(lab: Lab, plans, addresses, state) -> list[str]:
@@ -246,7 +248,7 @@ def down(lab: Lab, quiet: bool = False) -> None:
             pass
     # Services first, the hub last; delete() kills whatever is still inside a namespace.
     for name in sorted(netns.lab_namespaces(lab), key=lambda n: n == lab.hub):
-        netns.delete(name)
+        netns.delete(name, kill_inside=name != lab.hub)
     hosts = lab.etc_netns / "hosts"
     if hosts.exists():
         hosts.unlink()
