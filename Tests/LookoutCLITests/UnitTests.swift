@@ -141,6 +141,13 @@ import Testing
         #expect(env.render().contains("# --- Edge logins (added by lookout init"))
     }
 
+    @Test func toolOutputNeverCarriesASecret() {
+        let report = CheckReport([.fail("docker-compose config", "invalid value \"s3cr3t-value-123\" in grafana", hint: "see s3cr3t-value-123")])
+        let clean = DeploymentChecker.redacting(secrets: ["s3cr3t-value-123", ""], in: report)
+        #expect(clean.results[0].detail == "invalid value \"<redacted>\" in grafana")
+        #expect(clean.results[0].hint == "see <redacted>")
+    }
+
     @Test func smarthostsFromGlobalAndReceivers() {
         let yaml = """
             global:

@@ -41,6 +41,24 @@ public struct DeploymentChecker: Sendable {
         report.append(contentsOf: SecretsCheck.all(files))
         report.append(RunbookCheck.check(files, runbook: runbook))
         report.append(OriginCheck.check(files))
-        return report
+        return Self.redacting(secrets: env.filter { SecretPolicy.isSecretKey($0.key) }.map(\.value), in: report)
+    }
+
+    /// The external tools' messages are quoted in the report; should one of them echo a value
+    /// from .env (a compose interpolation error, say), the secret is cut out before printing.
+    static func redacting(secrets: [String], in report: CheckReport) -> CheckReport {
+        let values = secrets.filter { $0.count >= 6 }.sorted { $0.count > $1.count }
+        guard !values.isEmpty else { return report }
+        func clean(_ text: String) -> String {
+            values.reduce(text) { $0.replacingOccurrences(of: $1, with: "<redacted>") }
+        }
+        var copy = report
+        copy.results = report.results.map { result in
+            var result = result
+            result.detail = clean(result.detail)
+            result.hint = result.hint.map(clean)
+            return result
+        }
+        return copy
     }
 }
