@@ -38,6 +38,26 @@ import Testing
         }
     }
 
+    @Test func basicAuthTowardsLokiOnlyWhenConfigured() async throws {
+        try await loki.run { url async throws -> Void in
+            let plain = try await collector(lokiURL: url)
+            try await plain.test(.live) { client async throws -> Void in
+                #expect(try await client.push(pushBody(lines: ["no auth"])).status == .noContent)
+                try await eventually("delivered") { loki.receivedLines.count == 1 }
+            }
+            let withAuth = try await collector(lokiURL: url) {
+                $0.lokiUser = "collector"
+                $0.lokiPassword = "s3cret"
+            }
+            try await withAuth.test(.live) { client async throws -> Void in
+                #expect(try await client.push(pushBody(lines: ["with auth"])).status == .noContent)
+                try await eventually("delivered") { loki.receivedLines.count == 2 }
+            }
+            // base64("collector:s3cret")
+            #expect(loki.authorizations == [nil, "Basic Y29sbGVjdG9yOnMzY3JldA=="])
+        }
+    }
+
     @Test func retriesAfter5xxUntilDelivered() async throws {
         loki.script([500, 503])
         try await loki.run { url async throws -> Void in

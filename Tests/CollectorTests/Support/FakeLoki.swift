@@ -13,12 +13,15 @@ final class FakeLoki: Sendable {
         var scripted: [Int] = []
         var defaultStatus = 204
         var ready = true
+        var authorizations: [String?] = []
     }
 
     private let state = NIOLockedValueBox(State())
 
     var received: [LokiPushRequest] { state.withLockedValue { $0.received } }
     var attempts: Int { state.withLockedValue { $0.attempts } }
+    /// The `Authorization` header of every push attempt.
+    var authorizations: [String?] { state.withLockedValue { $0.authorizations } }
     var receivedLines: [String] { received.flatMap { $0.streams.flatMap { $0.values.map(\.line) } } }
 
     func script(_ statuses: [Int]) { state.withLockedValue { $0.scripted.append(contentsOf: statuses) } }
@@ -31,8 +34,10 @@ final class FakeLoki: Sendable {
         router.post("loki/api/v1/push") { request, _ -> Response in
             let bytes = try await request.body.collect(upTo: 16 * 1_048_576)
             let push = try JSONDecoder().decode(LokiPushRequest.self, from: Data(buffer: bytes))
+            let authorization = request.headers[.authorization]
             let status = self.state.withLockedValue { state -> Int in
                 state.attempts += 1
+                state.authorizations.append(authorization)
                 let status = state.scripted.isEmpty ? state.defaultStatus : state.scripted.removeFirst()
                 if (200..<300).contains(status) { state.received.append(push) }
                 return status
