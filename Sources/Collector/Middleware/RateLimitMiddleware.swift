@@ -12,7 +12,8 @@ struct RateLimitMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.method == .post else { return try await next(request, context) }
-        let key = Self.clientKey(request.headers, peer: context.peerAddress)
+        // Bounded, so that forged long header values cannot inflate the bucket map.
+        let key = String(decoding: Self.clientKey(request.headers, peer: context.peerAddress).utf8.prefix(64), as: UTF8.self)
         if let wait = buckets.take(key, now: monotonicNanoseconds()) {
             metrics.rateLimited.increment()
             let seconds = max(1, Int(wait.rounded(.up)))
