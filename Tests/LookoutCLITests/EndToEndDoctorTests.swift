@@ -42,6 +42,10 @@ import Testing
         #expect(result.stdout.contains("✓ CORS preflight for the application's origin: 204, allows http://application"))
         #expect(result.stdout.contains("✓ browser-like test push accepted: 204"))
         #expect(result.stdout.contains("✓ application probe succeeding:"))
+        // The doors that must stay shut, checked through the real edge.
+        #expect(result.stdout.contains("✓ Loki's query API closed on :3100: GET /loki/api/v1/labels → 404"))
+        #expect(result.stdout.contains("✓ Prometheus refuses anonymous access: 401 without a login"))
+        #expect(result.stdout.contains("✓ Alertmanager refuses anonymous access: 401 without a login"))
         // test-alert through the same door, with the Alertmanager login init wrote.
         let alert = try TestSupport.lookout([
             "test-alert", "--url", "http://\(edgeHost)", "--env-file", deployment.appendingPathComponent(".env").path, "--hold", "1",

@@ -27,6 +27,7 @@ public struct Doctor: Sendable {
         report.append(await recordingRules())
         report.append(await alertmanagerSMTP())
         report.append(contentsOf: await dashboards())
+        report.append(contentsOf: await closedDoors())
         return report
     }
 
@@ -364,6 +365,42 @@ public struct Doctor: Sendable {
                           hint: "check grafana/dashboards is mounted at /etc/grafana/dashboards and `docker compose logs grafana` for provisioning errors")]
         }
         return [.pass("Grafana dashboards provisioned", found.joined(separator: ", "))]
+    }
+}
+
+extension Doctor {
+    /// What must NOT answer: Loki's query API on the push door (it would hand every log line to
+    /// anyone), and Prometheus/Alertmanager without a login.
+    func closedDoors() async -> [CheckResult] {
+        var results: [CheckResult] = []
+        let lokiName = "Loki's query API closed on :3100"
+        let lokiURL = options.pushURL + "/loki/api/v1/labels"
+        results.append(await guarded(lokiName, lokiURL) {
+            let response = try await web.send(.GET, lokiURL)
+            guard !(200..<300).contains(response.status) else {
+                return .fail(lokiName, "GET /loki/api/v1/labels answered \(response.status) without a login: anyone can read every log line",
+                             hint: "serve only POST/OPTIONS /loki/api/v1/push on :3100 (deploy/monitoring/edge/nginx.conf) and never publish Loki's own port")
+            }
+            return .pass(lokiName, "GET /loki/api/v1/labels → \(response.status)")
+        })
+        for (name, url, port) in [
+            ("Prometheus refuses anonymous access", options.prometheusURL + "/api/v1/status/buildinfo", "9090"),
+            ("Alertmanager refuses anonymous access", options.alertmanagerURL + "/api/v2/status", "9093"),
+        ] {
+            results.append(await guarded(name, url) {
+                let response = try await web.send(.GET, url)
+                switch response.status {
+                case 401, 403:
+                    return .pass(name, "\(response.status) without a login")
+                case 200..<300:
+                    return .fail(name, "answers \(response.status) without a login",
+                                 hint: "reach it only through the edge (auth_basic on :\(port)); do not publish the service's own port")
+                default:
+                    return .skip(name, "answered \(response.status); see the readiness line above")
+                }
+            })
+        }
+        return results
     }
 }
 
