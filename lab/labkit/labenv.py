@@ -17,10 +17,10 @@ MONITORING = REPO / "deploy" / "monitoring"
 ENV_EXAMPLE = MONITORING / ".env.example"
 SECRET_KEY = re.compile(r"PASSWORD|SECRET|TOKEN", re.I)
 # Lab-specific values: the browser reaches the monitoring host by its lab name, and the demo
-# page's origin is http://application.
+# page's origin is http://application inside the lab, or the published port on this host.
 LAB_VALUES = {
     "LOOKOUT_PUBLIC_PUSH_URL": "http://monitoring-host:3100/loki/api/v1/push",
-    "LOOKOUT_ALLOWED_ORIGINS": "http://application",
+    "LOOKOUT_ALLOWED_ORIGINS": "http://application,http://localhost:8080,http://127.0.0.1:8080",
 }
 
 
@@ -47,6 +47,7 @@ def prepare(lab: Lab) -> Path:
     """Write <run>/env once per lab (kept across up/down, like a real .env)."""
     env_file = lab.run_dir / "env"
     if env_file.exists():
+        write_secrets(lab, parse_env(env_file.read_text()))   # secrets/ always follows env
         return env_file
     example = parse_env(ENV_EXAMPLE.read_text()) if ENV_EXAMPLE.exists() else {}
     env = {}

@@ -198,7 +198,7 @@ def start_publisher(lab: Lab, plans, addresses, state) -> list[str]:
     """Forward the compose `ports:` from this host to the services (see publish.py)."""
     pairs = []
     for name, p in plans.items():
-        if p.kind == "skip" or name not in addresses:
+        if p.kind != "run" or name not in addresses:   # stand-ins do not serve the image's ports
             continue
         for port in p.service.ports:
             host_ip = port.host_ip if port.host_ip not in ("0.0.0.0", "") else "127.0.0.1"

@@ -67,6 +67,7 @@ def test_frontend_events_reach_loki_with_collector_labels_and_histograms_move(la
     event = pageloads[0]
     assert event["labels"]["app"] == "frontend" and event["labels"]["job"] == "frontend"
     assert event["labels"].get("kind") == "pageload"
+    assert event["labels"].get("env") == "demo"   # the page's LookoutConfig label passed the collector
     assert event["line"]["load"] > 0 and event["line"]["ttfb"] >= 0 and event["line"]["dcl"] > 0
 
     browser.find_element("id", "js-error").click()
