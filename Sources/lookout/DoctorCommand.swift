@@ -42,8 +42,8 @@ struct DoctorCommand: AsyncParsableCommand {
             it is queried through Grafana's datasource proxy, or with --logs-via prometheus through \
             the loki:log_lines:rate5m series), /logger.js and the CORS preflight, a browser-like \
             test push, the nginx:* recording rules, Alertmanager's SMTP settings and the five \
-            dashboards, and that Loki's query API and logins-free access stay shut. Exits 1 when \
-            any check fails.
+            dashboards, and that Loki's query API and anonymous access to Prometheus and \
+            Alertmanager stay shut. Exits 1 when any check fails.
             """
     )
 
