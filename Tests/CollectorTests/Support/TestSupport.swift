@@ -12,12 +12,15 @@ let sampleLoggerSource = """
     (function(){var ENDPOINT="http://monitoring-host:3100/loki/api/v1/push";window.lookout={endpoint:ENDPOINT};})();
     """
 
-/// Writes `source` to a fresh temporary file and returns its path.
+/// Writes `source` to a temporary file named after its content and returns its path. Same
+/// content, same file: runs do not pile up files, and parallel tests write identical bytes.
 func temporaryLoggerFile(_ source: String = sampleLoggerSource) throws -> String {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lookout-tests-\(UUID().uuidString)")
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lookout-collector-tests")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    let file = directory.appendingPathComponent("logger.js")
-    try Data(source.utf8).write(to: file)
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for byte in source.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+    let file = directory.appendingPathComponent("logger-\(String(hash, radix: 16)).js")
+    try Data(source.utf8).write(to: file, options: .atomic)
     return file.path
 }
 
