@@ -45,6 +45,7 @@ import Testing
         failed("7-day retention (Prometheus)", "--storage.tsdb.retention.time=15d is not 7 days")
         failed("7-day retention (Loki)", "compactor.retention_enabled is not true")
         failed("dashboard datasources provisioned", "grafana/dashboards/logs.json uses unknown uid loki-old")
+        failed("dashboard folder mounted where Grafana looks", "provider path /var/lib/grafana/dashboards is not inside any grafana volume")
         failed("no placeholder left in .env", "GRAFANA_ADMIN_PASSWORD is a placeholder")
         failed("no placeholder left in .env", "LOKI_PUSH_PASSWORD is empty")
         failed("edge htpasswd files", "secrets/edge/agents.htpasswd missing")

@@ -69,6 +69,43 @@ enum DashboardCheck {
         return .pass(name, "\(dashboards.count) dashboards use only \(provisioned.sorted().joined(separator: ", "))")
     }
 
+    /// The dashboard provider reads a path inside the Grafana container; compose must mount the
+    /// dashboards folder there, or Grafana starts with no dashboards and says so only in its log.
+    static func providerPathMounted(_ files: DeploymentFiles) -> CheckResult {
+        let name = "dashboard folder mounted where Grafana looks"
+        var paths: [String] = []
+        for url in files.yamlFiles(under: "grafana", withTopLevelKey: "providers") {
+            let document = (try? DeploymentFiles.loadYAML(url)) as? [String: Any]
+            for case let provider as [String: Any] in document?["providers"] as? [Any] ?? [] {
+                if let path = (provider["options"] as? [String: Any])?["path"] as? String { paths.append(path) }
+            }
+        }
+        guard !paths.isEmpty else {
+            return .fail(name, "no dashboard provider with options.path under grafana/", hint: "add grafana/provisioning/dashboards/*.yml")
+        }
+        guard let compose = try? DeploymentFiles.loadYAML(files.compose) as? [String: Any],
+              let services = compose["services"] as? [String: Any],
+              let (_, grafana) = ComposeFile.service(in: services, named: "grafana", image: "grafana/grafana") else {
+            return .fail(name, "no grafana service in docker-compose.yml", hint: "add the grafana service")
+        }
+        // Short volume syntax `source:target[:mode]`, or the long one with `target:`.
+        let targets: [String] = (grafana["volumes"] as? [Any] ?? []).compactMap { volume in
+            if let text = volume as? String {
+                let parts = text.split(separator: ":").map(String.init)
+                return parts.count >= 2 ? parts[1] : nil
+            }
+            return (volume as? [String: Any])?["target"] as? String
+        }
+        let unmounted = paths.filter { path in
+            !targets.contains { target in path == target || path.hasPrefix(target.hasSuffix("/") ? target : target + "/") }
+        }
+        guard unmounted.isEmpty else {
+            return .fail(name, "provider path \(unmounted.joined(separator: ", ")) is not inside any grafana volume (\(targets.joined(separator: ", ")))",
+                         hint: "mount ./grafana/dashboards at the provider's path, or change options.path")
+        }
+        return .pass(name, paths.joined(separator: ", "))
+    }
+
     static func expectedDashboards(_ files: DeploymentFiles) -> CheckResult {
         let name = "five dashboards with stable uids"
         var uids: [String: String] = [:]

@@ -38,6 +38,7 @@ public struct DeploymentChecker: Sendable {
         report.append(RetentionCheck.loki(files))
         report.append(DashboardCheck.datasources(files))
         report.append(DashboardCheck.expectedDashboards(files))
+        report.append(DashboardCheck.providerPathMounted(files))
         report.append(contentsOf: SecretsCheck.all(files))
         report.append(RunbookCheck.check(files, runbook: runbook))
         report.append(OriginCheck.check(files))
