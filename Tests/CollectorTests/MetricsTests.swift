@@ -27,6 +27,9 @@ import Testing
             ] {
                 #expect(text.contains(name), "missing \(name)")
             }
+            for family in ["lookout_frontend_ttfb_seconds", "lookout_collector_events_accepted_total", "lookout_collector_queue_depth"] {
+                #expect(text.contains("# HELP \(family) "), "no HELP for \(family)")
+            }
 
             let pageload = pushBody(
                 labels: ["kind": "pageload"],

@@ -61,7 +61,7 @@ public final class CollectorMetrics: Sendable {
         }
         self.jsErrors = jsErrors
         self.accepted = registry.makeCounter(
-            name: "lookout_collector_events_accepted_total"
+            descriptor: Self.descriptor("lookout_collector_events_accepted_total", "Events (log entries) accepted from browsers.")
         )
         var rejected: [RejectionReason: Counter] = [:]
         for reason in RejectionReason.allCases {
@@ -72,19 +72,19 @@ public final class CollectorMetrics: Sendable {
         }
         self.rejected = rejected
         self.rateLimited = registry.makeCounter(
-            name: "lookout_collector_rate_limited_total"
+            descriptor: Self.descriptor("lookout_collector_rate_limited_total", "Pushes refused with 429 because the client exceeded its rate.")
         )
         self.forwarded = registry.makeCounter(
-            name: "lookout_collector_events_forwarded_total"
+            descriptor: Self.descriptor("lookout_collector_events_forwarded_total", "Events delivered to Loki.")
         )
         self.retries = registry.makeCounter(
-            name: "lookout_collector_forward_retries_total"
+            descriptor: Self.descriptor("lookout_collector_forward_retries_total", "Push attempts to Loki repeated after a 5xx, 429 or connection error.")
         )
         self.dropped = registry.makeCounter(
-            name: "lookout_collector_events_dropped_total"
+            descriptor: Self.descriptor("lookout_collector_events_dropped_total", "Accepted events never delivered: queue full, Loki refused them, or retries ran out.")
         )
         self.queueDepth = registry.makeGauge(
-            name: "lookout_collector_queue_depth"
+            descriptor: Self.descriptor("lookout_collector_queue_depth", "Events waiting to be forwarded to Loki.")
         )
     }
 
