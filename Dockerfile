@@ -11,9 +11,12 @@ RUN swift package resolve
 COPY Sources ./Sources
 # The manifest declares the test targets; SwiftPM wants their folders to exist.
 COPY Tests ./Tests
-# A static Swift runtime keeps the runtime image to plain Ubuntu.
+# A static Swift runtime keeps the runtime image to plain Ubuntu (the binary then needs only
+# libc, libm, libstdc++, libgcc_s and zlib, all in ubuntu:24.04). Debug info is stripped
+# (155 MB -> 105 MB); the symbol table stays for crash backtraces.
 RUN swift build -c release --static-swift-stdlib --product lookout \
-    && install -D "$(swift build -c release --show-bin-path)/lookout" /staging/lookout
+    && install -D "$(swift build -c release --show-bin-path)/lookout" /staging/lookout \
+    && strip --strip-debug /staging/lookout
 
 # Runtime stage: plain Ubuntu, non-root.
 FROM ubuntu:24.04
