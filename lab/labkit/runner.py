@@ -72,7 +72,8 @@ def start_process(lab: Lab, name: str, ns: str, argv: list[str]) -> subprocess.P
                             stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def healthcheck(lab: Lab, name: str, pid: int, check: dict | None, address: str, ports: list[int]) -> bool:
+def healthcheck(lab: Lab, name: str, pid: int, check: dict | None, address: str, ports: list[int],
+                env: dict | None = None) -> bool:
     """The compose healthcheck run inside the service (nsenter into its net, mount ns and root),
     like Docker does; without one, the image's port accepting connections."""
     if check and not check.get("disable"):
@@ -82,8 +83,9 @@ def healthcheck(lab: Lab, name: str, pid: int, check: dict | None, address: str,
         if test and test[0] == "NONE":
             return True
         argv = ["/bin/sh", "-c", test[1]] if test[0] == "CMD-SHELL" else test[1:]
+        # With the service's environment, as Docker runs it (not this shell's proxies etc.).
         done = subprocess.run(["nsenter", "-t", str(pid), "-m", "-n", "-r", "-w", *argv],
-                              capture_output=True, timeout=30)
+                              capture_output=True, timeout=30, env=env)
         return done.returncode == 0
     probe = ["python3", "-c", "import socket,sys; socket.create_connection((sys.argv[1], int(sys.argv[2])), 1)"]
     for port in ports:
@@ -176,13 +178,14 @@ def wait_healthy(lab: Lab, name: str, entry: dict, p) -> None:
     if entry.get("healthy"):
         return
     check = p.service.healthcheck if p else entry.get("healthcheck")
+    env = p.env if p else json.loads(Path(entry["spec"]).read_text())["env"] if entry.get("spec") else None
     deadline = time.time() + HEALTH_TIMEOUT
     while time.time() < deadline:
         if not alive(entry["pid"]):
             tail = (lab.dir("logs") / f"{name}.log").read_text(errors="replace")[-2000:]
             raise SystemExit(f"lab: {name} exited during start. Last log lines:\n{tail}")
         try:
-            if healthcheck(lab, name, entry["pid"], check, entry["address"], entry.get("ports", [])):
+            if healthcheck(lab, name, entry["pid"], check, entry["address"], entry.get("ports", []), env):
                 entry["healthy"] = True
                 log(f"{name} healthy")
                 return

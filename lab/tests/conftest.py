@@ -23,6 +23,11 @@ sys.path.insert(0, str(LAB))
 
 from labkit import labenv, mail, netns, settings  # noqa: E402
 
+# Everything the tests reach is inside the lab: a proxy from the environment would only get
+# in the way (requests, Chromium and the lab's own curl honour these variables).
+for _proxy in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+    os.environ.pop(_proxy, None)
+
 # Measured durations, shown at the end of the run (pytest_terminal_summary) for docs/lab.md.
 TIMINGS: dict[str, float] = {}
 
