@@ -13,7 +13,6 @@ import sysconfig
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .settings import REPO
 
 # The official nginx image's /etc/nginx/nginx.conf and conf.d/default.conf (docker-nginx,
 # Debian variant). Debian's own nginx.conf includes sites-enabled/ (a default server on :80),

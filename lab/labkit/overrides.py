@@ -34,10 +34,6 @@ def flag_value(argv: list[str], flag: str) -> str | None:
     return None
 
 
-def program(plan: Plan) -> str:
-    return Path(plan.argv[0]).name if plan.argv else ""
-
-
 def scale_prometheus(lab: Lab, name: str, plan: Plan) -> None:
     path = flag_value(plan.argv, "--config.file") or "/etc/prometheus/prometheus.yml"
     source = plan.container_path_source(path)

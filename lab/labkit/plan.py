@@ -1,7 +1,6 @@
 """Turn compose services into launch specs (see launch.py) for this machine."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -138,9 +137,3 @@ def spec(lab: Lab, plan: Plan) -> dict:
         "argv": plan.argv,
     }
 
-
-def host_ca_bundle() -> str:
-    for candidate in ("/etc/ssl/certs/ca-certificates.crt",):
-        if os.path.exists(candidate):
-            return Path(candidate).read_text()
-    return ""
