@@ -10,7 +10,7 @@ import Prometheus
 /// error counts, so dashboards and alerts need no LogQL over every browser line.
 struct FrontendEventMetrics: Sendable {
     /// The fields the metrics need; every other field of a line is ignored here and forwarded as is.
-    private struct Line: Decodable {
+    struct Line: Decodable, Equatable {
         var kind: String?
         var type: String?
         var ttfb: Double?
@@ -42,9 +42,7 @@ struct FrontendEventMetrics: Sendable {
 
     private func observe(_ text: String, labelKind: String?) {
         // Lines that are not JSON objects are still forwarded; they just carry no measurements.
-        guard text.utf8.first == UInt8(ascii: "{"),
-            let line = try? decoder.decode(Line.self, from: Data(text.utf8))
-        else { return }
+        guard text.utf8.first == UInt8(ascii: "{"), let line = self.parse(text) else { return }
         switch line.kind ?? labelKind {
         case "pageload":
             Self.record(line.ttfb, into: metrics.ttfb)
@@ -59,6 +57,52 @@ struct FrontendEventMetrics: Sendable {
         default:
             break
         }
+    }
+
+    /// The fast scanner for plain flat lines, JSONDecoder for everything else.
+    func parse(_ text: String) -> Line? {
+        var text = text
+        if let line = text.withUTF8({ Self.scan(UnsafeRawBufferPointer($0)) }) { return line }
+        return try? decoder.decode(Line.self, from: Data(text.utf8))
+    }
+
+    /// A flat object: known keys with a string, number or null of the right kind; other keys
+    /// with any scalar. Nested values, duplicates of known keys or wrong types give nil.
+    static func scan(_ bytes: UnsafeRawBufferPointer) -> Line? {
+        var scanner = FastJSONScanner(bytes)
+        var line = Line()
+        var seen: Set<String> = []
+        guard scanner.take(UInt8(ascii: "{")) else { return nil }
+        if !scanner.take(UInt8(ascii: "}")) {
+            repeat {
+                guard let key = scanner.string(), scanner.take(UInt8(ascii: ":")) else { return nil }
+                let text = { (scanner: inout FastJSONScanner) -> String?? in
+                    scanner.literal("null") ? .some(nil) : scanner.string().map { .some($0) }
+                }
+                let number = { (scanner: inout FastJSONScanner) -> Double?? in
+                    scanner.literal("null") ? .some(nil) : scanner.number().map { .some($0) }
+                }
+                switch key {
+                case "kind", "type":
+                    guard seen.insert(key).inserted, let value = text(&scanner) else { return nil }
+                    if key == "kind" { line.kind = value } else { line.type = value }
+                case "ttfb", "dcl", "load", "lcp", "inp", "cls":
+                    guard seen.insert(key).inserted, let value = number(&scanner) else { return nil }
+                    switch key {
+                    case "ttfb": line.ttfb = value
+                    case "dcl": line.dcl = value
+                    case "load": line.load = value
+                    case "lcp": line.lcp = value
+                    case "inp": line.inp = value
+                    default: line.cls = value
+                    }
+                default:
+                    guard scanner.skipScalar() else { return nil }
+                }
+            } while scanner.take(UInt8(ascii: ","))
+            guard scanner.take(UInt8(ascii: "}")) else { return nil }
+        }
+        return scanner.atEnd ? line : nil
     }
 
     private static func record(_ milliseconds: Double?, into histogram: ValueHistogram) {

@@ -32,7 +32,8 @@ struct PushValidator: Sendable {
         let push: LokiPushRequest
         do {
             push = try body.withUnsafeReadableBytes { bytes in
-                try decoder.decode(LokiPushRequest.self, from: Data(bytes))
+                // The fast path reads plain pushes; JSONDecoder reads the rest and explains errors.
+                try FastPushParser.parse(bytes) ?? decoder.decode(LokiPushRequest.self, from: Data(bytes))
             }
         } catch let error as DecodingError {
             throw PushRejection(reason: .schema, message: "not a Loki push: \(Self.describe(error))")
