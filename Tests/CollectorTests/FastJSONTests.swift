@@ -131,4 +131,24 @@ import Testing
         let scanned = Array(logged.utf8).withUnsafeBytes { FrontendEventMetrics.scan($0) }
         #expect(scanned?.kind == "pageload" && scanned?.ttfb == 184 && scanned?.dcl == 912.5 && scanned?.load == 1630)
     }
+
+    @Test func pushEncoderWritesJSONThatDecodesToTheSamePush() throws {
+        var random = SplitMix64(state: 8)
+        let controls = (0..<0x20).map { String(UnicodeScalar(UInt8($0))) }
+        for _ in 0..<500 {
+            let streams = (0..<Int.random(in: 0...3, using: &random)).map { _ in
+                LokiStream(
+                    stream: Dictionary(uniqueKeysWithValues: (0..<Int.random(in: 0...3, using: &random)).map { ("l\($0)", Self.randomString(&random)) }),
+                    values: (0..<Int.random(in: 0...3, using: &random)).map { _ in
+                        LokiEntry(timestamp: String(Int.random(in: 0...Int.max, using: &random)),
+                                  line: Self.randomString(&random, maxLength: 30) + controls.randomElement(using: &random)!)
+                    }
+                )
+            }
+            let push = LokiPushRequest(streams: streams)
+            let encoded = LokiPushEncoder.encode(push)
+            let decoded = try JSONDecoder().decode(LokiPushRequest.self, from: Data(encoded.readableBytesView))
+            #expect(decoded == push)
+        }
+    }
 }

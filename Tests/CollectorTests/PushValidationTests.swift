@@ -37,7 +37,7 @@ import Testing
         #expect(streams.first?.values.map(\.line) == ["{\"kind\":\"pageload\"}", "{\"kind\":\"pageload\",\"ttfb\":5}"])
     }
 
-    @Test(arguments: ["text/plain;charset=UTF-8", "application/json; charset=utf-8", "Application/JSON"])
+    @Test(arguments: ["text/plain;charset=UTF-8", "application/json; charset=utf-8", "Application/JSON", " text/plain "])
     func acceptedContentTypes(_ contentType: String) async throws {
         try await withApp { client in
             let response = try await client.push(pushBody(), headers: [.contentType: contentType])
@@ -55,7 +55,10 @@ import Testing
         }
     }
 
-    @Test(arguments: ["application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/x-protobuf", nil])
+    @Test(arguments: [
+        "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/x-protobuf",
+        "application/json-seq", "text/plainx", "text/html", "application\u{0F}json", nil,
+    ])
     func otherContentTypesAre415(_ contentType: String?) async throws {
         try await withApp { client in
             var headers: HTTPFields = [:]

@@ -38,17 +38,11 @@ public struct HTTPLokiClient: LokiClient {
     }
 
     public func push(_ push: LokiPushRequest) async -> LokiPushOutcome {
-        let body: Data
-        do {
-            body = try JSONEncoder().encode(push)
-        } catch {
-            return .refused(status: 0, message: "cannot encode push: \(error)")
-        }
         var request = HTTPClientRequest(url: baseURL + "/loki/api/v1/push")
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         if let authorization { request.headers.add(name: "Authorization", value: authorization) }
-        request.body = .bytes(ByteBuffer(bytes: body))
+        request.body = .bytes(LokiPushEncoder.encode(push))
         do {
             let response = try await httpClient.execute(request, timeout: timeout)
             let status = Int(response.status.code)
