@@ -23,24 +23,28 @@ def log(msg: str) -> None:
     print(f"lab: {msg}", flush=True)
 
 
-def load_services(lab: Lab, env_file: Path) -> dict[str, compose.Service]:
+def load_services(lab: Lab, env_file: Path) -> tuple[dict[str, compose.Service], set[str]]:
     """Monitoring services exactly as deploy/monitoring defines them; demo-only services from
     deploy/demo (its overrides of monitoring services are for the Docker demo, not the lab)."""
     if not MONITORING_COMPOSE.exists():
         raise SystemExit(f"lab: {MONITORING_COMPOSE} does not exist yet")
     monitoring = compose.services(compose.render([MONITORING_COMPOSE], env_file))
     out = dict(monitoring)
+    demo = set()
     if DEMO_COMPOSE.exists():
         merged = compose.services(compose.render([MONITORING_COMPOSE, DEMO_COMPOSE], env_file))
         for name, svc in merged.items():
             if name not in monitoring:
                 out[name] = svc
+                demo.add(name)
     else:
         log(f"{DEMO_COMPOSE.relative_to(REPO)} missing: no demo application")
-    return out
+    return out, demo
 
 
-def order(services: dict[str, compose.Service]) -> list[str]:
+def order(services: dict[str, compose.Service], first: set[str] = frozenset()) -> list[str]:
+    """Dependencies first; among the rest, `first` (the demo application) before the others, so
+    the monitoring host's first probes find the application up, as on a real deployment."""
     done: list[str] = []
     def visit(name: str, path: tuple[str, ...]) -> None:
         if name in done:
@@ -51,7 +55,7 @@ def order(services: dict[str, compose.Service]) -> list[str]:
             if dep in services:
                 visit(dep, path + (name,))
         done.append(name)
-    for name in sorted(services):
+    for name in sorted(services, key=lambda n: (n not in first, n)):
         visit(name, ())
     return done
 
@@ -100,13 +104,13 @@ def up(lab: Lab, publish: bool) -> None:
         raise SystemExit(f"lab: {lab.name} is already up (or left over): run lab/down first")
     lab.run_dir.mkdir(parents=True, exist_ok=True)
     env_file = labenv.prepare(lab)
-    services = load_services(lab, env_file)
+    services, demo = load_services(lab, env_file)
     path_map = labenv.path_map(lab)
     plans = {name: planning.make(lab, svc, path_map) for name, svc in services.items()}
     extras = overrides.apply(lab, plans)
 
     state = {"lab": lab.name, "started_at": time.time(), "services": {}, "publish": []}
-    runnable = [n for n in order(services) if plans[n].kind == "run"]
+    runnable = [n for n in order(services, demo) if plans[n].kind == "run"]
     # Skipped services get a namespace and an address too, with nothing listening: their names
     # resolve (nginx refuses to start on an unknown upstream name) and connections are refused
     # at once, as with a stopped container.

@@ -6,7 +6,9 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -153,11 +155,30 @@ def _preflight() -> str | None:
     return None
 
 
+def _reap_stale_test_labs() -> None:
+    """Namespaces of an earlier session that was killed before its teardown (lkt<pid>, pid gone)."""
+    listed = netns.ip("netns", "list", check=False).stdout.split("\n")
+    hubs = {line.split()[0] for line in listed if re.fullmatch(r"lkt\d+", line.split()[0] if line.strip() else "")}
+    for hub in hubs:
+        if not Path(f"/proc/{hub[3:]}").exists():
+            stale = settings.Lab(name=hub, run_dir=Path(tempfile.gettempdir()) / f"stale-{hub}", subnet="10.77.0")
+            for name in netns.lab_namespaces(stale):
+                netns.delete(name, kill_inside=name != hub)
+            shutil.rmtree(stale.etc_netns, ignore_errors=True)
+
+
+def _terminate_like_ctrl_c(signum, frame):
+    # A CI timeout sends SIGTERM: turn it into KeyboardInterrupt so the lab is torn down.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 @pytest.fixture(scope="session")
 def lab(request):
     problem = _preflight()
     if problem:
         pytest.skip(problem)
+    _reap_stale_test_labs()
+    signal.signal(signal.SIGTERM, _terminate_like_ctrl_c)
     run_dir = Path(tempfile.mkdtemp(prefix="lookout-lab-"))
     run_dir.chmod(0o755)   # the edge's nginx workers (nobody) read the htpasswd files in it
     lab = settings.current(f"lkt{os.getpid()}", str(run_dir))

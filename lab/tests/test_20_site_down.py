@@ -6,9 +6,23 @@ import time
 TARGET = "http://application:80"
 
 
+def wait_steadily_up(lab, timeout: float = 90) -> None:
+    """Start from a clean state: the last 30 s of probes succeeded and no LookoutSiteDown is
+    pending or firing (so the measured time is the outage's, not a leftover's)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        up = lab.query('min_over_time(probe_success{job="blackbox-http"}[30s]) == 1')
+        alerts = lab.query('ALERTS{alertname="LookoutSiteDown"}')
+        if up and not alerts:
+            return
+        time.sleep(2)
+    raise AssertionError("the application probe was not steadily up before the test")
+
+
 def test_site_down_email_then_resolved(lab):
     lab.require("nginx")
     lab.require("alertmanager")
+    wait_steadily_up(lab)
     stopped = time.time()
     lab.lab_command("stop", "nginx")
     try:
