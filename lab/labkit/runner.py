@@ -226,15 +226,15 @@ def save(lab: Lab, state: dict) -> None:
 
 
 def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:   # a zombie child of ours counts as gone
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        return done == 0
+    """Running and not a zombie (reparented services may linger as zombies under a lazy init)."""
+    try:   # reap it if it is our own child
+        os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
-        return True
+        pass
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
 
 
 def down(lab: Lab, quiet: bool = False) -> None:

@@ -155,12 +155,20 @@ def _preflight() -> str | None:
     return None
 
 
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (a killed session may linger as one under a lazy init)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
 def _reap_stale_test_labs() -> None:
     """Namespaces of an earlier session that was killed before its teardown (lkt<pid>, pid gone)."""
     listed = netns.ip("netns", "list", check=False).stdout.split("\n")
     hubs = {line.split()[0] for line in listed if re.fullmatch(r"lkt\d+", line.split()[0] if line.strip() else "")}
     for hub in hubs:
-        if not Path(f"/proc/{hub[3:]}").exists():
+        if not _running(int(hub[3:])):
             stale = settings.Lab(name=hub, run_dir=Path(tempfile.gettempdir()) / f"stale-{hub}", subnet="10.77.0")
             for name in netns.lab_namespaces(stale):
                 netns.delete(name, kill_inside=name != hub)
@@ -200,7 +208,7 @@ def lab(request):
             if lab.state_file.exists() else []
         down = session.outside("down", timeout=120)
         leftovers = netns.lab_namespaces(lab)
-        alive = [p for p in pids if Path(f"/proc/{p}").exists()]
+        alive = [p for p in pids if _running(p)]
         for fd in home:
             os.close(fd)
         if failed or down.returncode != 0 or leftovers or alive:
