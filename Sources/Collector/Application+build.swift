@@ -39,7 +39,7 @@ public func buildApplication(
     configuration: CollectorConfiguration,
     dependencies: CollectorDependencies = CollectorDependencies()
 ) async throws -> some ApplicationProtocol {
-    let logger = dependencies.logger
+    let logger = dependencies.logger.deferringMetadata()
     let script = try LoggerScript.load(
         path: configuration.loggerJSPath,
         publicPushURL: configuration.publicPushURL,

@@ -10,7 +10,7 @@ struct CORSAllowlistMiddleware<Context: RequestContext>: RouterMiddleware {
     static var maxAgeSeconds: Int { 7_200 }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let origin = request.headers[.origin] else {
+        guard let origin = request.headers.value(of: .origin) else {
             // Not a browser cross-origin request (curl, the edge's own checks, tests).
             return try await next(request, context)
         }

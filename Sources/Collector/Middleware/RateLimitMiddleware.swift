@@ -13,7 +13,7 @@ struct RateLimitMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.method == .post else { return try await next(request, context) }
         // Bounded, so that forged long header values cannot inflate the bucket map.
-        let key = String(decoding: Self.clientKey(request.headers, peer: context.peerAddress).utf8.prefix(64), as: UTF8.self)
+        let key = Self.bounded(Self.clientKey(request.headers, peer: context.peerAddress))
         if let wait = buckets.take(key, now: monotonicNanoseconds()) {
             metrics.rateLimited.increment()
             let seconds = max(1, Int(wait.rounded(.up)))
@@ -22,8 +22,14 @@ struct RateLimitMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
-    static func clientKey(_ headers: HTTPFields, peer: String?) -> String {
-        if let realIP = headers[.xRealIP], !realIP.isEmpty {
+    /// At most 64 bytes; a key that already fits is used as it is (no copy per request).
+    static func bounded(_ key: String) -> String {
+        key.utf8.count <= 64 ? key : String(decoding: key.utf8.prefix(64), as: UTF8.self)
+    }
+
+    /// `peer` is only evaluated when neither header names the client.
+    static func clientKey(_ headers: HTTPFields, peer: @autoclosure () -> String?) -> String {
+        if let realIP = headers.value(of: .xRealIP), !realIP.isEmpty {
             return realIP
         }
         // The leftmost entries are whatever the browser claimed; the last one is the edge's view.
@@ -33,11 +39,12 @@ struct RateLimitMiddleware: RouterMiddleware {
             let hop = String(last).trimmingWhitespace()
             if !hop.isEmpty { return hop }
         }
-        return peer ?? "unknown"
+        return peer() ?? "unknown"
     }
 }
 
 extension HTTPFields.Element.Name {
-    static var xRealIP: Self { Self("X-Real-IP")! }
-    static var xForwardedFor: Self { Self("X-Forwarded-For")! }
+    // Stored, not computed: building a name validates and lowercases it, once per request before.
+    static let xRealIP = Self("X-Real-IP")!
+    static let xForwardedFor = Self("X-Forwarded-For")!
 }

@@ -47,24 +47,9 @@ struct FastJSONScanner {
 
     /// A JSON string with the simple escapes; nil for `\u`, raw control characters or bad UTF-8.
     mutating func string() -> String? {
-        guard take(Self.quote) else { return nil }
-        let start = index
-        var escaped = false
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == Self.quote { break }
-            if byte < 0x20 { return nil }
-            if byte == Self.backslash {
-                escaped = true
-                index += 2
-            } else {
-                index += 1
-            }
-        }
-        guard index < bytes.count else { return nil }
-        let raw = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
-        index += 1
-        guard escaped else { return String(validating: raw, as: UTF8.self) }
+        guard take(Self.quote), let (raw, escaped, ascii) = stringBody() else { return nil }
+        // Pure ASCII needs no validation; String(validating:) showed up in the profile.
+        guard escaped else { return ascii ? String(decoding: raw, as: UTF8.self) : String(validating: raw, as: UTF8.self) }
         var unescaped: [UInt8] = []
         unescaped.reserveCapacity(raw.count)
         var position = 0
@@ -88,6 +73,71 @@ struct FastJSONScanner {
             position += 1
         }
         return String(validating: unescaped, as: UTF8.self)
+    }
+
+    /// Scans up to and past the closing quote (the opening one already taken): the raw bytes
+    /// between the quotes, whether they hold a backslash, and whether they are all ASCII.
+    private mutating func stringBody() -> (raw: UnsafeRawBufferPointer, escaped: Bool, ascii: Bool)? {
+        let start = index
+        var escaped = false
+        var high: UInt8 = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte == Self.quote { break }
+            if byte < 0x20 { return nil }
+            high |= byte
+            if byte == Self.backslash {
+                escaped = true
+                index += 2
+            } else {
+                index += 1
+            }
+        }
+        guard index < bytes.count else { return nil }
+        let raw = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
+        index += 1
+        return (raw, escaped, high < 0x80)
+    }
+
+    /// The bytes of the next string when it is plain ASCII without escapes (object keys, in
+    /// practice), so that keys are compared without building Strings. nil for anything else,
+    /// with the scanner left where it was.
+    mutating func plainString() -> UnsafeRawBufferPointer? {
+        let saved = index
+        guard take(Self.quote), let (raw, escaped, ascii) = stringBody(), !escaped, ascii else {
+            index = saved
+            return nil
+        }
+        return raw
+    }
+
+    /// Skips a string with exactly the checks of `string()`, without building it.
+    mutating func skipString() -> Bool {
+        guard take(Self.quote), let (raw, escaped, ascii) = stringBody() else { return false }
+        if escaped {
+            var position = 0
+            while position < raw.count {
+                if raw[position] == Self.backslash {
+                    position += 1
+                    switch raw[position] {
+                    case Self.quote, Self.backslash, UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                        UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                        break
+                    default: return false
+                    }
+                }
+                position += 1
+            }
+        }
+        // Escapes stand for ASCII, so the raw bytes are valid UTF-8 exactly when the string is.
+        return ascii || String(validating: raw, as: UTF8.self) != nil
+    }
+
+    /// Whether `raw` holds exactly the bytes of `word`.
+    static func equals(_ raw: UnsafeRawBufferPointer, _ word: StaticString) -> Bool {
+        guard raw.count == word.utf8CodeUnitCount else { return false }
+        for offset in 0..<raw.count where raw[offset] != word.utf8Start[offset] { return false }
+        return true
     }
 
     /// A JSON number as a finite Double; nil if the text is not exactly JSON's number grammar.
@@ -132,7 +182,7 @@ struct FastJSONScanner {
     /// Skips a string, number or literal; nil for objects and arrays (not handled here).
     mutating func skipScalar() -> Bool {
         switch peek() {
-        case Self.quote: return string() != nil
+        case Self.quote: return skipString()
         case UInt8(ascii: "t"): return literal("true")
         case UInt8(ascii: "f"): return literal("false")
         case UInt8(ascii: "n"): return literal("null")

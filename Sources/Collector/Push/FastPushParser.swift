@@ -5,7 +5,8 @@ import LokiPush
 enum FastPushParser {
     static func parse(_ bytes: UnsafeRawBufferPointer) -> LokiPushRequest? {
         var scanner = FastJSONScanner(bytes)
-        guard scanner.take(UInt8(ascii: "{")), scanner.string() == "streams", scanner.take(UInt8(ascii: ":")),
+        guard scanner.take(UInt8(ascii: "{")), let key = scanner.plainString(), FastJSONScanner.equals(key, "streams"),
+            scanner.take(UInt8(ascii: ":")),
             let streams = list(&scanner, element: stream),
             scanner.take(UInt8(ascii: "}")), scanner.atEnd
         else { return nil }
@@ -32,13 +33,17 @@ enum FastPushParser {
         var labels: [String: String]?
         var values: [LokiEntry]?
         repeat {
-            guard let key = scanner.string(), scanner.take(UInt8(ascii: ":")) else { return nil }
-            switch key {
-            case "stream" where labels == nil: labels = self.labels(&scanner)
-            case "values" where values == nil: values = list(&scanner, element: entry)
-            default: return nil
+            // Keys as raw bytes: no String is built for the document's structure.
+            guard let key = scanner.plainString(), scanner.take(UInt8(ascii: ":")) else { return nil }
+            if FastJSONScanner.equals(key, "stream"), labels == nil {
+                guard let parsed = self.labels(&scanner) else { return nil }
+                labels = parsed
+            } else if FastJSONScanner.equals(key, "values"), values == nil {
+                guard let parsed = list(&scanner, element: entry) else { return nil }
+                values = parsed
+            } else {
+                return nil
             }
-            if labels == nil && key == "stream" || values == nil && key == "values" { return nil }
         } while scanner.take(UInt8(ascii: ","))
         guard scanner.take(UInt8(ascii: "}")), let labels, let values else { return nil }
         return LokiStream(stream: labels, values: values)

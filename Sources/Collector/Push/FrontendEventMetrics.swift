@@ -67,42 +67,77 @@ struct FrontendEventMetrics: Sendable {
     }
 
     /// A flat object: known keys with a string, number or null of the right kind; other keys
-    /// with any scalar. Nested values, duplicates of known keys or wrong types give nil.
+    /// with any scalar. Nested values, duplicates of known keys or wrong types give nil, and so
+    /// do keys with escapes or non-ASCII bytes (JSONDecoder reads those). Keys are compared as
+    /// bytes and the fields seen kept in a bit set: this runs on every line of every push.
     static func scan(_ bytes: UnsafeRawBufferPointer) -> Line? {
         var scanner = FastJSONScanner(bytes)
         var line = Line()
-        var seen: Set<String> = []
+        var seen: UInt8 = 0
         guard scanner.take(UInt8(ascii: "{")) else { return nil }
         if !scanner.take(UInt8(ascii: "}")) {
             repeat {
-                guard let key = scanner.string(), scanner.take(UInt8(ascii: ":")) else { return nil }
-                let text = { (scanner: inout FastJSONScanner) -> String?? in
-                    scanner.literal("null") ? .some(nil) : scanner.string().map { .some($0) }
+                guard let key = scanner.plainString(), scanner.take(UInt8(ascii: ":")) else { return nil }
+                let field = Field(key)
+                if let field {
+                    guard seen & field.bit == 0 else { return nil }
+                    seen |= field.bit
                 }
-                let number = { (scanner: inout FastJSONScanner) -> Double?? in
-                    scanner.literal("null") ? .some(nil) : scanner.number().map { .some($0) }
-                }
-                switch key {
-                case "kind", "type":
-                    guard seen.insert(key).inserted, let value = text(&scanner) else { return nil }
-                    if key == "kind" { line.kind = value } else { line.type = value }
-                case "ttfb", "dcl", "load", "lcp", "inp", "cls":
-                    guard seen.insert(key).inserted, let value = number(&scanner) else { return nil }
-                    switch key {
-                    case "ttfb": line.ttfb = value
-                    case "dcl": line.dcl = value
-                    case "load": line.load = value
-                    case "lcp": line.lcp = value
-                    case "inp": line.inp = value
+                switch field {
+                case .kind, .type:
+                    let value: String?
+                    if scanner.literal("null") {
+                        value = nil
+                    } else {
+                        guard let text = scanner.string() else { return nil }
+                        value = text
+                    }
+                    if field == .kind { line.kind = value } else { line.type = value }
+                case .some(let numeric):
+                    let value: Double?
+                    if scanner.literal("null") {
+                        value = nil
+                    } else {
+                        guard let number = scanner.number() else { return nil }
+                        value = number
+                    }
+                    switch numeric {
+                    case .ttfb: line.ttfb = value
+                    case .dcl: line.dcl = value
+                    case .load: line.load = value
+                    case .lcp: line.lcp = value
+                    case .inp: line.inp = value
                     default: line.cls = value
                     }
-                default:
+                case nil:
                     guard scanner.skipScalar() else { return nil }
                 }
             } while scanner.take(UInt8(ascii: ","))
             guard scanner.take(UInt8(ascii: "}")) else { return nil }
         }
         return scanner.atEnd ? line : nil
+    }
+
+    /// The keys `Line` decodes, matched on raw key bytes.
+    private enum Field: UInt8 {
+        case kind, type, ttfb, dcl, load, lcp, inp, cls
+
+        var bit: UInt8 { 1 << rawValue }
+
+        init?(_ raw: UnsafeRawBufferPointer) {
+            let equals = FastJSONScanner.equals
+            switch raw.count {
+            case 3 where equals(raw, "dcl"): self = .dcl
+            case 3 where equals(raw, "lcp"): self = .lcp
+            case 3 where equals(raw, "inp"): self = .inp
+            case 3 where equals(raw, "cls"): self = .cls
+            case 4 where equals(raw, "kind"): self = .kind
+            case 4 where equals(raw, "type"): self = .type
+            case 4 where equals(raw, "ttfb"): self = .ttfb
+            case 4 where equals(raw, "load"): self = .load
+            default: return nil
+            }
+        }
     }
 
     private static func record(_ milliseconds: Double?, into histogram: ValueHistogram) {

@@ -26,7 +26,7 @@ struct PushController: Sendable {
 
     @Sendable func push(_ request: Request, context: CollectorRequestContext) async throws -> Response {
         do {
-            try Self.checkContentType(request.headers[.contentType])
+            try Self.checkContentType(request.headers.value(of: .contentType))
             let body = try await self.collectBody(request)
             let streams = try validator.validate(body, now: wallClockNanoseconds())
             let entries = streams.reduce(0) { $0 + $1.entries.count }
@@ -68,7 +68,7 @@ struct PushController: Sendable {
 
     private func collectBody(_ request: Request) async throws -> ByteBuffer {
         let tooLarge = PushRejection(reason: .tooLarge, message: "body larger than \(limits.maxBodyBytes) bytes")
-        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limits.maxBodyBytes {
+        if let length = request.headers.value(of: .contentLength).flatMap({ Int($0) }), length > limits.maxBodyBytes {
             throw tooLarge
         }
         do {
