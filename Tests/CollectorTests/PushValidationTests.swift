@@ -99,15 +99,46 @@ import Testing
         }
     }
 
-    @Test(arguments: [
-        ["kind": "page load"], ["env": ""], ["release": String(repeating: "1", count: 65)], ["env": "prod\"}"], ["kind": "ünïcode"],
-    ])
-    func badLabelValuesAre400(_ labels: [String: String]) async throws {
+    /// `kind` chooses the stream and the metrics: a bad value refuses the push.
+    @Test(arguments: ["page load", "ünïcode", "", String(repeating: "k", count: 65)])
+    func badKindValuesAre400(_ kind: String) async throws {
         try await withApp { client in
-            let response = try await client.push(pushBody(labels: labels))
+            let response = try await client.push(pushBody(labels: ["kind": kind, "env": "production"]))
             #expect(response.status == .badRequest)
-            #expect(errorMessage(response).contains("stream.\(labels.keys.first!)"))
+            #expect(errorMessage(response).contains("stream.kind"))
             #expect(try await client.metric(#"lookout_collector_events_rejected_total{reason="label"}"#) == 1)
+        }
+        #expect(loki.received.isEmpty)
+    }
+
+    /// `env` and `release` only describe the source: a bad value loses the label, not the events.
+    @Test(arguments: [
+        ("env", ""), ("env", "prod\"}"), ("env", "ünïcode"), ("release", String(repeating: "1", count: 65)),
+        ("release", "1.2.0+build/7"),
+    ])
+    func badOptionalLabelValuesAreDroppedAndCounted(_ name: String, _ value: String) async throws {
+        let other = name == "env" ? ("release", "1.4.2") : ("env", "production")
+        try await withApp { client in
+            let labels = ["kind": "pageload", name: value, other.0: other.1]
+            let response = try await client.push(pushBody(labels: labels))
+            #expect(response.status == .noContent)
+            #expect(try await client.metric(#"lookout_collector_labels_dropped_total{label="\#(name)"}"#) == 1)
+            #expect(try await client.metric(#"lookout_collector_labels_dropped_total{label="\#(other.0)"}"#) == 0)
+            #expect(try await client.metric(#"lookout_collector_events_rejected_total{reason="label"}"#) == 0)
+            #expect(try await client.metric("lookout_collector_events_accepted_total") == 1)
+        }
+        let streams = loki.received.flatMap(\.streams)
+        #expect(streams.map(\.stream) == [["app": "frontend", "job": "frontend", "kind": "pageload", other.0: other.1]])
+        #expect(streams.first?.values.count == 1)
+    }
+
+    /// A dropped label does not excuse the rest of the push: other checks still refuse it.
+    @Test func droppedLabelIsNotCountedWhenThePushIsRefusedLater() async throws {
+        try await withApp { client in
+            let response = try await client.push(pushBody(labels: ["kind": "pageload", "env": "bad env"], timestamp: 1))
+            #expect(response.status == .badRequest)
+            #expect(try await client.metric(#"lookout_collector_events_rejected_total{reason="timestamp"}"#) == 1)
+            #expect(try await client.metric(#"lookout_collector_labels_dropped_total{label="env"}"#) == 0)
         }
         #expect(loki.received.isEmpty)
     }

@@ -80,13 +80,19 @@ final class ForwardQueue: Sendable {
     }
 
     /// One stream per label set: Loki stores them that way and the push gets smaller.
+    /// One hash of each chunk's label set (hashing a dictionary hashes every label, and this
+    /// runs for every queued push).
     static func merge(_ chunks: [QueuedStream]) -> [QueuedStream] {
-        var order: [[String: String]] = []
-        var byLabels: [[String: String]: [LokiEntry]] = [:]
+        var merged: [QueuedStream] = []
+        var position: [[String: String]: Int] = [:]
         for chunk in chunks {
-            if byLabels[chunk.labels] == nil { order.append(chunk.labels) }
-            byLabels[chunk.labels, default: []].append(contentsOf: chunk.entries)
+            if let index = position[chunk.labels] {
+                merged[index].entries.append(contentsOf: chunk.entries)
+            } else {
+                position[chunk.labels] = merged.count
+                merged.append(chunk)
+            }
         }
-        return order.map { QueuedStream(labels: $0, entries: byLabels[$0] ?? []) }
+        return merged
     }
 }

@@ -19,6 +19,7 @@ public final class CollectorMetrics: Sendable {
     let queueDepth: Gauge
     private let rejected: [RejectionReason: Counter]
     private let jsErrors: [String: Counter]
+    private let labelsDropped: [String: Counter]
 
     /// Error types the logger reports; anything else is counted as `other` to bound cardinality.
     static let jsErrorTypes = ["error", "resource", "unhandledrejection", "other"]
@@ -71,6 +72,17 @@ public final class CollectorMetrics: Sendable {
             )
         }
         self.rejected = rejected
+        var labelsDropped: [String: Counter] = [:]
+        for label in PushValidator.optionalLabels.sorted() {
+            labelsDropped[label] = registry.makeCounter(
+                descriptor: Self.descriptor(
+                    "lookout_collector_labels_dropped_total",
+                    "Optional stream labels (env, release) dropped for a value of the wrong length or characters; the events were kept."
+                ),
+                labels: [("label", label)]
+            )
+        }
+        self.labelsDropped = labelsDropped
         self.rateLimited = registry.makeCounter(
             descriptor: Self.descriptor("lookout_collector_rate_limited_total", "Pushes refused with 429 because the client exceeded its rate.")
         )
@@ -95,6 +107,10 @@ public final class CollectorMetrics: Sendable {
 
     func rejected(_ reason: RejectionReason) {
         self.rejected[reason]?.increment()
+    }
+
+    func labelDropped(_ label: String) {
+        self.labelsDropped[label]?.increment()
     }
 
     func jsError(type: String?) {

@@ -28,7 +28,9 @@ struct PushController: Sendable {
         do {
             try Self.checkContentType(request.headers.value(of: .contentType))
             let body = try await self.collectBody(request)
-            let streams = try validator.validate(body, now: wallClockNanoseconds())
+            let validated = try validator.validate(body, now: wallClockNanoseconds())
+            let streams = validated.streams
+            for label in validated.droppedLabels { metrics.labelDropped(label) }
             let entries = streams.reduce(0) { $0 + $1.entries.count }
             metrics.accepted.increment(by: Int64(entries))
             eventMetrics.observe(streams)
