@@ -38,8 +38,10 @@ wait_http() {
 if [[ -n ${LOOKOUT_BIN:-} ]]; then
   bin=$LOOKOUT_BIN   # an already built binary (e.g. to check this script quickly with a debug build)
 else
-  echo "== building (release, scratch path $SCRATCH)"
-  swift build -c release --scratch-path "$SCRATCH" --product lookout 2>&1 | tail -1
+  # --static-swift-stdlib: the binary the Dockerfile ships. Against the shared Swift runtime it
+  # also pays a dynamic TLS lookup (__tls_get_addr) and PLT calls on every runtime call.
+  echo "== building (release, static Swift runtime as in the Dockerfile, scratch path $SCRATCH)"
+  swift build -c release --static-swift-stdlib --scratch-path "$SCRATCH" --product lookout 2>&1 | tail -1
   bin="$SCRATCH/release/lookout"
 fi
 
