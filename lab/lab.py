@@ -23,6 +23,8 @@ def main() -> int:
         return sub.add_parser(name, help=help, parents=[common])
 
     p_up = command("up", "start the monitoring stack and the demo application")
+    p_up.add_argument("--real-timings", action="store_true",
+                      help="keep the deployment's scrape/evaluation intervals and Alertmanager waits")
     p_up.add_argument("--no-publish", action="store_true",
                       help="do not forward the compose ports (3000, 3100, 9090, …) to this host")
     command("down", "stop everything and remove the lab's namespaces")
@@ -42,7 +44,7 @@ def main() -> int:
         return 2
     lab = settings.current(args.name, args.run_dir)
     if args.command == "up":
-        runner.up(lab, publish=not args.no_publish)
+        runner.up(lab, publish=not args.no_publish, time_scale=not args.real_timings)
     elif args.command == "down":
         runner.down(lab)
     elif args.command == "status":

@@ -86,7 +86,7 @@ def write_secrets(lab: Lab, env: dict[str, str]) -> None:
         (edge / filename).chmod(0o644)
     # The placeholder password of the prompt; the lab SMTP sink accepts any.
     smtp = lab.dir("secrets") / "smtp_password"
-    smtp.write_text("pass\n")
+    smtp.write_text("pass")   # no newline: Alertmanager < 0.27 would send it as part of the password
     smtp.chmod(0o644)
 
 

@@ -71,9 +71,10 @@ def smarthosts(config: dict) -> list[str]:
 ROUTE_TIMING = re.compile(r"^(\s*)(group_wait|group_interval|repeat_interval):\s*\S+", re.M)
 
 
-def scale_alertmanager(lab: Lab, name: str, plan: Plan) -> list[str]:
-    """Shorten the route timings in Alertmanager's config — or in its template, when the
-    container renders the config at start (render-and-run.sh and alertmanager.yml.in)."""
+def alertmanager_config(lab: Lab, name: str, plan: Plan, scale: bool = True) -> list[str]:
+    """The smarthost names of Alertmanager's config — or of its template, when the container
+    renders the config at start (render-and-run.sh and alertmanager.yml.in); with `scale`,
+    the route timings are shortened in a copy mounted over it."""
     path = flag_value(plan.argv, "--config.file")
     candidates = [path] if path else ["/etc/alertmanager/alertmanager.yml.in", "/etc/alertmanager/alertmanager.yml"]
     for candidate in candidates:
@@ -83,14 +84,9 @@ def scale_alertmanager(lab: Lab, name: str, plan: Plan) -> list[str]:
     else:
         plan.notes.append(f"no time scaling: none of {candidates} found among the mounts")
         return []
-    text = source.read_text()
-    lab_values = {"group_wait": LAB_GROUP_WAIT, "group_interval": LAB_GROUP_INTERVAL,
-                  "repeat_interval": LAB_REPEAT_INTERVAL}
-    scaled = ROUTE_TIMING.sub(lambda m: f"{m.group(1)}{m.group(2)}: {lab_values[m.group(2)]}", text)
-    out = lab.dir("overrides", name) / source.name
-    out.write_text(scaled)
-    plan.override(candidate, out, f"route timings: group_wait {LAB_GROUP_WAIT}, "
-                  f"group_interval {LAB_GROUP_INTERVAL}, repeat_interval {LAB_REPEAT_INTERVAL}")
+    scaled = text = source.read_text()
+    if scale:
+        scaled = scale_routes(lab, name, plan, candidate, source, text)
     # The smarthost as the container will see it (placeholders filled from its environment).
     rendered = re.sub(r"\$\{(\w+)\}", lambda m: plan.env.get(m.group(1), ""), scaled)
     try:
@@ -99,16 +95,28 @@ def scale_alertmanager(lab: Lab, name: str, plan: Plan) -> list[str]:
         return []
 
 
-def apply(lab: Lab, plans: dict[str, Plan]) -> list[dict]:
-    """Adjust the plans in place; return the lab stand-ins to start (SMTP sink, fake Loki)."""
+def scale_routes(lab: Lab, name: str, plan: Plan, candidate: str, source: Path, text: str) -> str:
+    lab_values = {"group_wait": LAB_GROUP_WAIT, "group_interval": LAB_GROUP_INTERVAL,
+                  "repeat_interval": LAB_REPEAT_INTERVAL}
+    scaled = ROUTE_TIMING.sub(lambda m: f"{m.group(1)}{m.group(2)}: {lab_values[m.group(2)]}", text)
+    out = lab.dir("overrides", name) / source.name
+    out.write_text(scaled)
+    plan.override(candidate, out, f"route timings: group_wait {LAB_GROUP_WAIT}, "
+                  f"group_interval {LAB_GROUP_INTERVAL}, repeat_interval {LAB_REPEAT_INTERVAL}")
+    return scaled
+
+
+def apply(lab: Lab, plans: dict[str, Plan], time_scale: bool = True) -> list[dict]:
+    """Adjust the plans in place; return the lab stand-ins to start (SMTP sink, fake Loki).
+    Without `time_scale`, Prometheus and Alertmanager keep the deployment's own timings."""
     mail_hosts: list[str] = []
     for name, plan in plans.items():
         if plan.kind != "run":
             continue
-        if plan.family == "prometheus":
+        if plan.family == "prometheus" and time_scale:
             scale_prometheus(lab, name, plan)
         elif plan.family == "alertmanager":
-            mail_hosts += scale_alertmanager(lab, name, plan)
+            mail_hosts += alertmanager_config(lab, name, plan, scale=time_scale)
 
     extras = []
     catcher = next((n for n, p in plans.items() if p.kind == "smtp-sink"), None)

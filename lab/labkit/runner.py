@@ -99,7 +99,7 @@ def healthcheck(lab: Lab, name: str, pid: int, check: dict | None, address: str,
     return True
 
 
-def up(lab: Lab, publish: bool) -> None:
+def up(lab: Lab, publish: bool, time_scale: bool = True) -> None:
     if lab.state_file.exists() or netns.lab_namespaces(lab):
         raise SystemExit(f"lab: {lab.name} is already up (or left over): run lab/down first")
     lab.run_dir.mkdir(parents=True, exist_ok=True)
@@ -107,7 +107,9 @@ def up(lab: Lab, publish: bool) -> None:
     services, demo = load_services(lab, env_file)
     path_map = labenv.path_map(lab)
     plans = {name: planning.make(lab, svc, path_map) for name, svc in services.items()}
-    extras = overrides.apply(lab, plans)
+    extras = overrides.apply(lab, plans, time_scale)
+    if not time_scale:
+        log("real timings: Prometheus and Alertmanager run with the deployment's own intervals")
 
     state = {"lab": lab.name, "started_at": time.time(), "services": {}, "publish": []}
     runnable = [n for n in order(services, demo) if plans[n].kind == "run"]
