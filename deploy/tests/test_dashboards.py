@@ -20,6 +20,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import dashboard_queries as dq  # noqa: E402  (needs the path above in importlib mode)
+from grafana_binaries import grafana_binary  # noqa: E402
 import dashboard_services as services  # noqa: E402
 
 GRAFANA = dq.GRAFANA_DIR
@@ -460,8 +461,8 @@ def test_logql_checks_reject_bad_queries():
 
 @pytest.fixture(scope="module")
 def loki():
-    if not shutil.which("loki"):
-        pytest.skip("loki not on PATH: LogQL checked structurally only")
+    if not grafana_binary("loki"):
+        pytest.skip("no Grafana loki binary on PATH: LogQL checked structurally only")
     with services.loki_server() as base:
         yield base
 

@@ -9,12 +9,14 @@ runs too (the ruler itself is exercised in test_loki_rules.py).
 """
 
 import re
-import shutil
 import subprocess
+import sys
 from pathlib import Path
 
-import pytest
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from grafana_binaries import grafana_binary, needs  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 LOKI_DIR = REPO / "deploy/monitoring/loki"
@@ -111,19 +113,10 @@ def test_no_usage_reports_leave_the_stack():
     assert CONFIG["analytics"]["reporting_enabled"] is False
 
 
-def loki_binary():
-    path = shutil.which("loki")
-    if not path:
-        return None
-    # Debian's "loki" package is an unrelated genetics program: check it is Grafana Loki.
-    out = subprocess.run([path, "-version"], capture_output=True, text=True, timeout=30)
-    return path if "loki, version" in (out.stdout + out.stderr) else None
+LOKI = grafana_binary("loki")
 
 
-LOKI = loki_binary()
-
-
-@pytest.mark.skipif(not LOKI, reason="no Grafana loki binary on PATH (it cannot be installed here)")
+@needs("loki", LOKI)
 def test_loki_verify_config():
     out = subprocess.run([LOKI, f"-config.file={LOKI_DIR / 'loki.yml'}", "-verify-config"],
                          capture_output=True, text=True, timeout=60)

@@ -14,9 +14,9 @@ docs/signals.md promises.
 
 import json
 import re
-import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.parse
 import urllib.request
@@ -24,6 +24,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from grafana_binaries import grafana_binary, needs  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 LOKI_DIR = REPO / "deploy/monitoring/loki"
@@ -221,17 +224,8 @@ def test_route_normalisation(engine, path, route):
 # --- with a real Loki (skipped when it is not installed) ------------------------------------
 
 
-def loki_binary():
-    path = shutil.which("loki")
-    if not path:
-        return None
-    # Debian's "loki" package is an unrelated genetics program: check it is Grafana Loki.
-    out = subprocess.run([path, "-version"], capture_output=True, text=True, timeout=30)
-    return path if "loki, version" in (out.stdout + out.stderr) else None
-
-
-LOKI = loki_binary()
-needs_loki = pytest.mark.skipif(not LOKI, reason="no Grafana loki binary on PATH (it cannot be installed here)")
+LOKI = grafana_binary("loki")
+needs_loki = needs("loki", LOKI)
 
 
 def free_port():

@@ -18,7 +18,6 @@ Promtail cannot run here. What is checked:
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -32,6 +31,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from grafana_binaries import grafana_binary, needs  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = {
@@ -376,16 +378,8 @@ def test_regexes_reject_lines_of_other_sources(engine):
 # --- with a real Promtail (skipped when it is not installed) --------------------------------
 
 
-def promtail_binary():
-    path = shutil.which("promtail")
-    if not path:
-        return None
-    out = subprocess.run([path, "-version"], capture_output=True, text=True, timeout=30)
-    return path if "promtail, version" in (out.stdout + out.stderr) else None
-
-
-PROMTAIL = promtail_binary()
-needs_promtail = pytest.mark.skipif(not PROMTAIL, reason="no Grafana promtail binary on PATH (it cannot be installed here)")
+PROMTAIL = grafana_binary("promtail")
+needs_promtail = needs("promtail", PROMTAIL)
 
 
 @needs_promtail
