@@ -6,17 +6,6 @@ import Testing
 /// The fast JSON paths may only ever accept what JSONDecoder accepts, with the same result;
 /// and they must actually take the common case (or they would be dead weight).
 @Suite struct FastJSONTests {
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let pieces = ["a", "Z", "0", " ", "\"", "\\", "/", "\n", "\t", "é", "😀", "{", "}", "[", "]", ",", ":", "\u{1}", "\u{7f}"]
 
     static func randomString(_ random: inout SplitMix64, maxLength: Int = 12) -> String {

@@ -6,18 +6,6 @@ import Testing
 
 /// Many malformed bodies against a live server: only 4xx answers, and the server still works.
 @Suite struct FuzzTests {
-    /// A fixed-seed generator, so a failure reproduces.
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Bodies that are each invalid by construction.
     static func malformedBodies(count: Int) -> [[UInt8]] {
         var random = SplitMix64(state: 20_261_125)
