@@ -8,6 +8,7 @@ users. The lab recreates just that much in the service's overlay ("shims") so th
 from __future__ import annotations
 
 import shutil
+import subprocess
 import sys
 import sysconfig
 from dataclasses import dataclass, field
@@ -165,11 +166,22 @@ def redis_image() -> Image:
                  ports=[6379], extra_args=["--protected-mode", "no"])
 
 
-def optional(family: str, names: tuple[str, ...], entrypoint: list[str], command: list[str],
-             ports: list[int], workdir: str = "/") -> Image:
-    program = _program(*names)
+def _grafana_program(name: str) -> str | None:
+    """Grafana's `name` (loki, promtail) on PATH: the name alone is not enough, Debian's
+    "loki" package is an unrelated genetics program."""
+    program = _program(name)
     if not program:
-        return Image(family, missing=f"{' / '.join(names)} not on PATH")
+        return None
+    out = subprocess.run([program, "-version"], capture_output=True, text=True, timeout=30)
+    return program if f"{name}, version" in (out.stdout + out.stderr) else None
+
+
+def optional(family: str, names: tuple[str, ...], entrypoint: list[str], command: list[str],
+             ports: list[int], workdir: str = "/", grafana: bool = False) -> Image:
+    program = _grafana_program(names[0]) if grafana else _program(*names)
+    if not program:
+        what = f"Grafana's {names[0]}" if grafana else " / ".join(names)
+        return Image(family, missing=f"{what} not on PATH")
     return Image(family, entrypoint=entrypoint, command=command, workdir=workdir, ports=ports,
                  shims=[link(entrypoint[0], program)])
 
@@ -206,13 +218,13 @@ def for_image(image: str | None) -> Image | None:
         return python_image()
     if repo == "grafana/loki":
         img = optional("loki", ("loki",), ["/usr/bin/loki"],
-                       ["-config.file=/etc/loki/local-config.yaml"], [3100], "/")
+                       ["-config.file=/etc/loki/local-config.yaml"], [3100], "/", grafana=True)
         if img.missing:
             img.substitute = "fake-loki"
         return img
     if repo == "grafana/promtail":
         return optional("promtail", ("promtail",), ["/usr/bin/promtail"],
-                        ["-config.file=/etc/promtail/config.yml"], [9080])
+                        ["-config.file=/etc/promtail/config.yml"], [9080], grafana=True)
     if repo in ("grafana/grafana", "grafana/grafana-oss", "grafana/grafana-enterprise"):
         return grafana_image()
     if repo in ("google/cadvisor", "cadvisor/cadvisor"):
