@@ -4,7 +4,6 @@ stopped when the `with` block ends.
 """
 import contextlib
 import json
-import socket
 import subprocess
 import tempfile
 import time
@@ -13,6 +12,8 @@ import urllib.request
 from pathlib import Path
 
 import yaml
+
+from prom_helpers import free_port, running
 
 
 def fixture_series(end):
@@ -104,12 +105,6 @@ def openmetrics(end):
     return "\n".join(lines) + "\n# EOF\n"
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def http_json(url, timeout=10):
     """(status, parsed JSON body) for a GET, also for 4xx/5xx answers."""
     try:
@@ -121,34 +116,6 @@ def http_json(url, timeout=10):
             return error.code, json.loads(body or b"{}")
         except ValueError:
             return error.code, {"error": body.decode(errors="replace")}
-
-
-@contextlib.contextmanager
-def running(command, ready_url, log_path, timeout):
-    """Starts command, waits until ready_url answers 200, and always stops it again."""
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log)
-        try:
-            deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    with urllib.request.urlopen(ready_url, timeout=1) as response:
-                        if response.status == 200:
-                            break
-                except OSError:  # refused, or 503 while starting
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{command[0]} did not get ready:\n"
-                                       + Path(log_path).read_text(errors="replace")[-3000:])
-                time.sleep(0.2)
-            yield
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 @contextlib.contextmanager

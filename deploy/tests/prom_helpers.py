@@ -1,6 +1,6 @@
-"""Shared by test_prometheus.py, test_alertmanager.py and test_blackbox.py: repository paths,
-the real Debian binaries (installed by scripts/install-deps), free ports, and real processes
-that are always stopped, even when a test fails."""
+"""Shared by the config tests (Prometheus, Alertmanager, Blackbox, dashboards, Loki, Promtail):
+repository paths, the real Debian binaries (installed by scripts/install-deps), free ports,
+and real processes that are always stopped, even when a test fails."""
 from __future__ import annotations
 
 import os

@@ -14,7 +14,6 @@ docs/signals.md promises.
 
 import json
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from grafana_binaries import grafana_binary, needs  # noqa: E402
+from prom_helpers import free_port  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 LOKI_DIR = REPO / "deploy/monitoring/loki"
@@ -226,12 +226,6 @@ def test_route_normalisation(engine, path, route):
 
 LOKI = grafana_binary("loki")
 needs_loki = needs("loki", LOKI)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rebase(node, tmp):

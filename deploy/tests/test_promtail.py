@@ -19,7 +19,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -34,6 +33,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from grafana_binaries import grafana_binary, needs  # noqa: E402
+from prom_helpers import free_port  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = {
@@ -465,12 +465,6 @@ worker = Celery("sample", broker=os.environ["BROKER_URL"])
 def flaky():
     raise ValueError("boom")
 '''
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(check, what, proc=None, timeout=30):
