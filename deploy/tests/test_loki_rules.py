@@ -14,7 +14,6 @@ docs/signals.md promises.
 
 import json
 import re
-import subprocess
 import sys
 import time
 import urllib.parse
@@ -25,8 +24,8 @@ import pytest
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from grafana_binaries import grafana_binary, needs  # noqa: E402
-from prom_helpers import free_port  # noqa: E402
+import real_loki  # noqa: E402
+from grafana_binaries import needs  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 LOKI_DIR = REPO / "deploy/monitoring/loki"
@@ -91,7 +90,7 @@ def check_balanced(text, quotes=('"', "`")):
 
 
 def test_rule_files_are_in_the_tenant_folder_the_ruler_reads():
-    # ruler_storage.local.directory is /etc/loki/rules (compose mounts deploy/monitoring/loki
+    # ruler.storage.local.directory is /etc/loki/rules (compose mounts deploy/monitoring/loki
     # at /etc/loki); with auth disabled the tenant is "fake".
     assert RULE_FILES, "no rule files"
     assert all(p.parent == LOKI_DIR / "rules" / "fake" for p in RULE_FILES)
@@ -224,17 +223,7 @@ def test_route_normalisation(engine, path, route):
 # --- with a real Loki (skipped when it is not installed) ------------------------------------
 
 
-LOKI = grafana_binary("loki")
-needs_loki = needs("loki", LOKI)
-
-
-def rebase(node, tmp):
-    """The config with every /loki path moved into tmp."""
-    if isinstance(node, dict):
-        return {k: rebase(v, tmp) for k, v in node.items()}
-    if isinstance(node, str) and (node == "/loki" or node.startswith("/loki/")):
-        return str(tmp) + node
-    return node
+needs_loki = needs("loki", real_loki.LOKI)
 
 
 def get(url):
@@ -244,35 +233,9 @@ def get(url):
 
 @pytest.fixture
 def loki(tmp_path):
-    config = rebase(yaml.safe_load((LOKI_DIR / "loki.yml").read_text()), tmp_path)
-    port = free_port()
-    config["server"].update(http_listen_port=port, grpc_listen_port=free_port())
-    config["ruler_storage"]["local"]["directory"] = str(LOKI_DIR / "rules")
-    # Nothing listens there: samples are dropped, rule loading and queries are what we test.
-    config["ruler"]["remote_write"]["clients"]["prometheus"]["url"] = f"http://127.0.0.1:{free_port()}/api/v1/write"
-    path = tmp_path / "loki.yml"
-    path.write_text(yaml.safe_dump(config))
-    log = open(tmp_path / "loki.log", "w")
-    proc = subprocess.Popen([LOKI, f"-config.file={path}"], stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                if get(base + "/ready").strip() == "ready":
-                    break
-            except OSError:
-                pass
-            assert proc.poll() is None and time.time() < deadline, (tmp_path / "loki.log").read_text()[-3000:]
-            time.sleep(1)
+    # Remote write goes nowhere: rule loading and queries are what these tests look at.
+    with real_loki.started(tmp_path) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @needs_loki
