@@ -137,7 +137,7 @@ def test_monitoring_services_and_images(monitoring):
     assert set(services) == EXPECTED_MONITORING
     images = {name: svc["image"] for name, svc in services.items()}
     assert images["cadvisor"].startswith("ghcr.io/google/cadvisor:v0.")
-    assert images["promtail"] == "grafana/promtail:3.6.15"
+    assert images["promtail"] == "grafana/promtail:3.6.11"
     assert re.fullmatch(r"grafana/grafana:12\.4\.\d+", images["grafana"])
     assert re.fullmatch(r"grafana/loki:3\.7\.\d+", images["loki"])
     assert images["prometheus"].startswith("prom/prometheus:v3.")
@@ -289,7 +289,7 @@ def _app_checks(services: dict) -> None:
     assert any(v.endswith("/nginx/nginx.conf:/etc/nginx/nginx.conf:ro") for v in nginx["volumes"])
 
     promtail = services["promtail"]
-    assert promtail["image"] == "grafana/promtail:3.6.15"
+    assert promtail["image"] == "grafana/promtail:3.6.11"
     assert "-config.expand-env=true" in promtail["command"]
     for folder in ("nginx", "app", "redis"):
         assert any(v.endswith(f"/data/logs/{folder}:/var/log/{folder}:ro")
