@@ -26,6 +26,7 @@ class ImageContents:
     reference: str                 # "repo:tag", or "repo" for an image built from a Dockerfile
     programs: tuple[str, ...]      # absolute paths
     toolset: tuple[str, ...]       # command names that are there too (in /bin or /usr/bin)
+    toolset_name: str | None = None   # "busybox" (applets in /bin) or "debian"
     dockerfile: Path | None = None
 
     def has(self, command: str) -> bool:
@@ -47,9 +48,9 @@ def load(manifests: list[Path] = MANIFESTS) -> dict[str, ImageContents]:
     for path in manifests:
         for reference, entry in (yaml.safe_load(path.read_text()).get("images") or {}).items():
             dockerfile = (path.parent / entry["dockerfile"]).resolve() if entry.get("dockerfile") else None
+            toolset = entry.get("toolset")
             found[reference] = ImageContents(reference, tuple(entry.get("programs") or ()),
-                                             tuple(toolsets[entry["toolset"]]) if entry.get("toolset") else (),
-                                             dockerfile)
+                                             tuple(toolsets[toolset]) if toolset else (), toolset, dockerfile)
     return found
 
 
