@@ -82,7 +82,8 @@ def write_shims(root: str, shims: list[dict], masked: bool = False) -> None:
     for shim in shims:
         where = inside(root, shim["path"])
         target = shim.get("symlink", "")
-        if masked and target.startswith("/") and not os.path.exists(inside(root, target)):
+        in_bin_dir = any(target.startswith(d + "/") for d in BIN_DIRS)
+        if masked and in_bin_dir and not os.path.exists(inside(root, target)):
             # The host program lives in a bin folder that is now empty: bind it in instead.
             bind(root, os.path.realpath(target), shim["path"], read_only=True)
             continue

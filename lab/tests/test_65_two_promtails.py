@@ -10,12 +10,16 @@ Promtails use as the entry's timestamp. Needs the real Loki and Promtail (skippe
 from __future__ import annotations
 
 import json
+import re
 import time
+from pathlib import Path
 
-import pytest
 import requests
 
 ACCESS = '{job="nginx", logtype="access"}'
+RULES = Path(__file__).resolve().parents[2] / "deploy/monitoring/loki/rules/fake/nginx-access.yaml"
+# Each evaluation at t counts the lines of (t - 60 - OFFSET, t - OFFSET].
+OFFSET = int(re.search(r"\[1m\] offset (\d+)s", RULES.read_text()).group(1))
 OUTAGE_SECONDS = 30
 SETTLE_SECONDS = 20   # Promtail batches for up to 1 s; catching up after a restart takes longer
 
@@ -56,7 +60,8 @@ def outage(lab, service: str) -> tuple[float, float]:
 
 def recorded_requests(lab, start: float, end: float) -> tuple[int, float, float]:
     """The lines the ruler's nginx:requests:rate1m samples account for, from its evaluations
-    at t_1 … t_k (every minute, each over the minute before it): (count, t_1 - 60, t_k)."""
+    at t_1 … t_k (every minute, each over a minute ending OFFSET before it):
+    (count, t_1 - 60 - OFFSET, t_k - OFFSET)."""
     span = int(end - start) + 120
     answer = requests.get("http://prometheus:9090/api/v1/query", timeout=10,
                           params={"query": f"nginx:requests:rate1m[{span}s]", "time": str(end)}).json()
@@ -65,11 +70,12 @@ def recorded_requests(lab, start: float, end: float) -> tuple[int, float, float]
     for series in answer["data"]["result"]:
         for t, value in series["values"]:
             per_evaluation[float(t)] = per_evaluation.get(float(t), 0.0) + float(value) * 60
-    evaluations = sorted(t for t in per_evaluation if start + 60 <= t <= end)
+    evaluations = sorted(t for t in per_evaluation if start + 60 + OFFSET <= t <= end)
     assert len(evaluations) >= 2, f"too few ruler evaluations between {start} and {end}: {sorted(per_evaluation)}"
     gaps = {round(b - a, 3) for a, b in zip(evaluations, evaluations[1:])}
     assert gaps == {60.0}, f"ruler evaluations are not one minute apart: {gaps}"
-    return round(sum(per_evaluation[t] for t in evaluations)), evaluations[0] - 60, evaluations[-1]
+    return (round(sum(per_evaluation[t] for t in evaluations)),
+            evaluations[0] - 60 - OFFSET, evaluations[-1] - OFFSET)
 
 
 def test_each_access_line_is_counted_once_through_both_promtails_and_their_outages(lab):
@@ -96,8 +102,8 @@ def test_each_access_line_is_counted_once_through_both_promtails_and_their_outag
     assert counted in expected, f"count_over_time counted {counted} lines, the access log has {expected}"
 
     # The recorded request rates: wait for the evaluations that cover the window's end.
-    time.sleep(75)
-    recorded, first, last = recorded_requests(lab, start, end + 75)
+    time.sleep(60 + OFFSET + 15)
+    recorded, first, last = recorded_requests(lab, start, end + 60 + OFFSET + 15)
     expected = in_file(line_times(lab), first, last)
     assert recorded in expected, (f"nginx:requests:rate1m accounts for {recorded} lines between {first} and "
                                   f"{last}; the access log has {expected}")
