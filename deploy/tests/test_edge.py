@@ -12,100 +12,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-import bcrypt
 import pytest
-import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import netns_harness as nh  # noqa: E402
 import tls_ca  # noqa: E402
-
-REPO = Path(__file__).resolve().parents[2]
-EDGE_DIR = REPO / "deploy" / "monitoring" / "edge"
-COMPOSE = REPO / "deploy" / "monitoring" / "docker-compose.yml"
-UPSTREAMS = {"grafana": 3000, "collector": 8081, "loki": 3100,
-             "prometheus": 9090, "alertmanager": 9093}
-DOORS = (3000, 3100, 9090, 9093)
-# The name clients use for the monitoring host; the test certificate is issued for it.
-HOST = "monitoring-host"
-# One user per door, as `lookout init` writes them (separate htpasswd files).
-CREDS = {
-    "prometheus": ("prom-admin", "prom-secret-1"),
-    "alertmanager": ("am-admin", "am-secret-2"),
-    "agents": ("agent", "agent-secret-3"),
-}
-PUSH = "/loki/api/v1/push"
+from edge_harness import (CREDS, DOORS, HOST, PUSH, REPO, UPSTREAMS, Edge, edge_argv,  # noqa: E402
+                          etc_nginx, s_client, served_serial, start_edge)
 
 pytestmark = pytest.mark.skipif(nh.unavailable_reason() is not None,
                                 reason=str(nh.unavailable_reason()))
-
-
-def _etc_nginx(tmp: Path, issued: tls_ca.Issued | None) -> Path:
-    """An /etc/nginx as the container sees it: edge/ (the repo folder), secrets/ and tls/."""
-    etc = tmp / "etc-nginx"
-    (etc / "secrets").mkdir(parents=True)
-    etc.chmod(0o755)
-    (etc / "secrets").chmod(0o755)
-    (etc / "edge").symlink_to(EDGE_DIR)  # the real folder, not a copy
-    for door, (user, password) in CREDS.items():
-        # Low bcrypt cost, as for generated random passwords: nginx checks on every request.
-        hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(5)).decode()
-        path = etc / "secrets" / f"{door}.htpasswd"
-        path.write_text(f"{user}:{hashed}\n")
-        path.chmod(0o644)
-    (etc / "tls").mkdir()
-    if issued:
-        tls_ca.write_server_files(etc / "tls", issued)
-    return etc
-
-
-def _compose_command() -> list[str]:
-    return yaml.safe_load(COMPOSE.read_text())["services"]["edge"]["command"]
-
-
-def _edge_argv(tmp: Path) -> list[str]:
-    """The compose command as written, with a pid file of the test's own."""
-    return [*_compose_command(), "-g", f"pid {tmp}/nginx.pid; daemon off;"]
-
-
-class Edge:
-    """A running edge: one NamespacePair, the scheme it speaks and the CA that signed it."""
-
-    def __init__(self, ns: nh.NamespacePair, scheme: str, ca: Path | None, etc: Path):
-        self.ns, self.scheme, self.ca, self.etc = ns, scheme, ca, etc
-        self.tmp = ns.tmp
-
-    def url(self, port: int, path: str = "/") -> str:
-        return f"{self.scheme}://{HOST}:{port}{path}"
-
-    def curl(self, port: int, path: str, *args: str) -> tuple[int, str]:
-        tls = ["--cacert", str(self.ca)] if self.ca else []
-        return self.ns.curl(self.url(port, path), *tls, *args)
-
-    def run_in_door(self, argv, **kw):
-        return self.ns.run_in_door(argv, self.binds, **kw)
-
-    @property
-    def binds(self) -> dict[str, str]:
-        return {str(self.etc): "/etc/nginx"}
-
-    @property
-    def log(self) -> str:
-        return (self.tmp / "nginx.log").read_text(errors="replace")
-
-
-def start_edge(ns: nh.NamespacePair, scheme: str, issued: tls_ca.Issued | None, ca_file: Path | None,
-               env: dict | None = None) -> Edge:
-    etc = _etc_nginx(ns.tmp, issued)
-    edge = Edge(ns, scheme, ca_file, etc)
-    conf = "nginx.conf" if scheme == "https" else "nginx-plain-http.conf"
-    test = ns.run_in_door(["nginx", "-t", "-c", f"/etc/nginx/edge/{conf}", "-g", f"pid {ns.tmp}/t.pid;"], edge.binds)
-    assert test.returncode == 0, test.stderr
-    edge.config_test_output = test.stderr
-    ns.start_in_door(_edge_argv(ns.tmp), edge.binds, "nginx.log", env={"EDGE_SCHEME": scheme, **(env or {})})
-    for port in DOORS:
-        ns.wait_for_port(port, f"edge nginx on :{port}")
-    return edge
 
 
 @pytest.fixture(scope="module", params=["https", "http"])
@@ -275,13 +191,6 @@ def test_compose_healthcheck_runs_against_the_real_edge(edge):
 
 # ---- TLS (EDGE_SCHEME=https, the default) ---------------------------------------------------
 
-def _s_client(edge: Edge, port: int, *args: str) -> tuple[int, str]:
-    """openssl s_client from inside the door namespace: (exit code, everything it printed)."""
-    res = edge.run_in_door(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername", HOST,
-                            *args], input="", timeout=20)
-    return res.returncode, res.stdout + res.stderr
-
-
 def test_plain_mode_says_so_in_its_log(edge):
     if edge.scheme == "https":
         assert "EDGE_SCHEME=http" not in edge.log
@@ -291,7 +200,7 @@ def test_plain_mode_says_so_in_its_log(edge):
 
 @pytest.mark.parametrize("port", DOORS)
 def test_every_door_speaks_tls_with_a_certificate_the_ca_vouches_for(tls_edge, port):
-    code, out = _s_client(tls_edge, port, "-CAfile", str(tls_edge.ca), "-verify_return_error",
+    code, out = s_client(tls_edge, port, "-CAfile", str(tls_edge.ca), "-verify_return_error",
                           "-verify_hostname", HOST)
     assert code == 0, out
     assert "Verify return code: 0 (ok)" in out
@@ -304,11 +213,11 @@ def test_every_door_speaks_tls_with_a_certificate_the_ca_vouches_for(tls_edge, p
 @pytest.mark.parametrize("port", DOORS)
 def test_only_tls_1_2_and_1_3_are_offered(tls_edge, port):
     for version in ("-tls1_2", "-tls1_3"):
-        code, out = _s_client(tls_edge, port, version, "-CAfile", str(tls_edge.ca))
+        code, out = s_client(tls_edge, port, version, "-CAfile", str(tls_edge.ca))
         assert code == 0 and "Verify return code: 0 (ok)" in out, f"{version}: {out}"
     # TLS 1.0 and 1.1: the client is told to allow them (security level 0); the edge refuses.
     for version in ("-tls1", "-tls1_1"):
-        code, out = _s_client(tls_edge, port, version, "-cipher", "DEFAULT:@SECLEVEL=0")
+        code, out = s_client(tls_edge, port, version, "-cipher", "DEFAULT:@SECLEVEL=0")
         assert code != 0, f"{version} was accepted: {out}"
         assert "-----BEGIN CERTIFICATE-----" not in out
 
@@ -337,10 +246,10 @@ STRONG = {"ecdsa": "ECDHE-ECDSA-AES128-GCM-SHA256", "rsa": "ECDHE-RSA-AES128-GCM
 def test_weak_tls_1_2_ciphers_are_refused(cipher_edge):
     server, key = cipher_edge, cipher_edge.key_type
     for cipher in WEAK_CIPHERS[key]:
-        code, out = _s_client(server, 3100, "-tls1_2", "-cipher", cipher)
+        code, out = s_client(server, 3100, "-tls1_2", "-cipher", cipher)
         assert code != 0, f"{cipher} was accepted: {out}"
     # The same client with a modern suite gets in: the refusal is the cipher, not the client.
-    code, out = _s_client(server, 3100, "-tls1_2", "-cipher", STRONG[key])
+    code, out = s_client(server, 3100, "-tls1_2", "-cipher", STRONG[key])
     assert code == 0, out
 
 
@@ -389,19 +298,15 @@ def renewing_edge():
         yield edge
 
 
-def _served_serial(edge: Edge, port: int = 3000) -> int | None:
-    return tls_ca.served_serial(_s_client(edge, port, "-showcerts")[1])
-
-
 def test_a_renewed_certificate_is_served_without_a_restart(renewing_edge):
     edge = renewing_edge
-    assert _served_serial(edge) == edge.first.serial
+    assert served_serial(edge) == edge.first.serial
     master = (edge.tmp / "nginx.pid").read_text().strip()
 
     renewed = edge.ca_object.issue([HOST])
     # An ACME client's deploy hook: the new files written over the old ones, in the mounted folder.
     tls_ca.write_server_files(edge.etc / "tls", renewed)
-    assert nh.wait_for_value(lambda: all(_served_serial(edge, p) == renewed.serial for p in DOORS), timeout=20), edge.log
+    assert nh.wait_for_value(lambda: all(served_serial(edge, p) == renewed.serial for p in DOORS), timeout=20), edge.log
     assert (edge.tmp / "nginx.pid").read_text().strip() == master, "nginx was restarted, not reloaded"
     assert "certificate files changed: reloading nginx" in edge.log
 
@@ -409,7 +314,7 @@ def test_a_renewed_certificate_is_served_without_a_restart(renewing_edge):
     wrong = edge.ca_object.issue([HOST])
     (edge.etc / "tls" / "fullchain.pem").write_bytes(wrong.cert_pem)
     assert nh.wait_for_value(lambda: "nginx cannot use them" in edge.log, timeout=20), edge.log
-    assert _served_serial(edge) == renewed.serial
+    assert served_serial(edge) == renewed.serial
     assert (edge.tmp / "nginx.pid").read_text().strip() == master
 
 
@@ -422,7 +327,7 @@ def test_renaming_a_file_into_place_is_seen_too(renewing_edge):
     tls_ca.write_server_files(staging, renewed)
     for name in ("privkey.pem", "fullchain.pem"):
         (staging / name).rename(edge.etc / "tls" / name)
-    assert nh.wait_for_value(lambda: _served_serial(edge) == renewed.serial, timeout=20), edge.log
+    assert nh.wait_for_value(lambda: served_serial(edge) == renewed.serial, timeout=20), edge.log
 
 
 # ---- run-edge.sh refuses to start with a clear message ---------------------------------------
@@ -434,8 +339,8 @@ def test_renaming_a_file_into_place_is_seen_too(renewing_edge):
 def test_run_edge_refuses_what_nginx_could_not_serve(scheme, certificate, code, message):
     with nh.NamespacePair(list(UPSTREAMS), local_names=[HOST]) as ns:
         ca = tls_ca.TestCA()
-        etc = _etc_nginx(ns.tmp, ca.issue([HOST]) if certificate else None)
-        res = subprocess.run(ns.door_cmd(_edge_argv(ns.tmp), {str(etc): "/etc/nginx"}),
+        etc = etc_nginx(ns.tmp, ca.issue([HOST]) if certificate else None)
+        res = subprocess.run(ns.door_cmd(edge_argv(ns.tmp), {str(etc): "/etc/nginx"}),
                              capture_output=True, text=True, timeout=20, env={**os.environ, "EDGE_SCHEME": scheme})
         assert res.returncode == code, res.stderr
         assert message in res.stderr
