@@ -9,11 +9,12 @@ public struct Doctor: Sendable {
 
     public init(options: DoctorOptions) {
         self.options = options
-        web = WebClient(timeoutSeconds: options.timeoutSeconds)
+        web = WebClient(timeoutSeconds: options.timeoutSeconds, caFile: options.caFile)
     }
 
     public func run() async -> CheckReport {
         var report = CheckReport()
+        report.append(contentsOf: await tlsChecks())
         report.append(await grafanaHealth())
         report.append(await ready("Prometheus ready", options.prometheusURL + "/-/ready", auth: options.prometheusAuth, port: "9090"))
         report.append(await ready("Alertmanager ready", options.alertmanagerURL + "/-/ready", auth: options.alertmanagerAuth, port: "9093"))

@@ -37,6 +37,24 @@ public enum DeploymentContract {
     /// Comma-separated origins the collector grants CORS to (the application's origin).
     public static let allowedOriginsKey = "LOOKOUT_ALLOWED_ORIGINS"
 
+    /// TLS at the edge: `https` (default) or `http` (a private lab only), as run-edge.sh reads it.
+    public static let edgeSchemeKey = "EDGE_SCHEME"
+    public static let defaultEdgeScheme = "https"
+    /// The certificate folder compose mounts at /etc/nginx/tls (relative to the deployment folder).
+    public static let edgeTLSDirKey = "EDGE_TLS_DIR"
+    public static let defaultEdgeTLSDir = "./secrets/tls"
+    /// The file names edge/tls.conf reads from that folder.
+    public static let edgeCertificateFile = "fullchain.pem"
+    public static let edgeKeyFile = "privkey.pem"
+    /// The name the Docker driver on the monitoring host checks the certificate against.
+    public static let edgeServerNameKey = "EDGE_TLS_SERVER_NAME"
+    /// The public URLs whose hosts the certificate must name and whose scheme must be the edge's.
+    public static let publicURLKeys = ["GRAFANA_ROOT_URL", "PROMETHEUS_EXTERNAL_URL", "ALERTMANAGER_EXTERNAL_URL", "LOOKOUT_PUBLIC_PUSH_URL"]
+    /// `lookout init --tls`'s private CA: never mounted into a container.
+    public static let caFolder = "secrets/ca"
+    public static let caCertificateFile = "secrets/ca/lookout-ca.crt"
+    public static let caKeyFile = "secrets/ca/lookout-ca.key"
+
     public static let probeTargetsFile = "prometheus/targets/http-probes.yml"
     public static let smtpPasswordFile = "secrets/smtp_password"
     /// secrets/ keeps other local users out (0700); secrets/edge must be traversable by the
