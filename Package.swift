@@ -90,7 +90,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LookoutCLITests",
-            dependencies: ["LookoutCLI", "lookout"],
+            dependencies: ["LookoutCLI", "lookout", .product(name: "X509", package: "swift-certificates")],
             // Deployment folders and golden --help texts, read from the source tree by path.
             exclude: ["Fixtures", "Golden"]
         ),

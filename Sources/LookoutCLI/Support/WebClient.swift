@@ -109,8 +109,9 @@ func describe(_ error: any Error) -> String {
         ("getaddrinfo", "host name not found"),
         ("No address associated", "host name not found"),
         ("remoteConnectionClosed", "connection closed by the server"),
-        ("CERTIFICATE_VERIFY_FAILED", "the edge's TLS certificate was refused (see the edge TLS certificate line)"),
-        ("handshakeFailed", "TLS handshake failed (see the edge TLS certificate line)"),
+        ("CERTIFICATE_VERIFY_FAILED", "the edge's TLS certificate was refused (expired, or from a CA not trusted here: lookout doctor explains which)"),
+        ("failedToValidateHostname", "the edge's TLS certificate is not for this host name (lookout doctor shows its names)"),
+        ("handshakeFailed", "TLS handshake failed (lookout doctor explains why)"),
         ("WRONG_VERSION_NUMBER", "the server does not speak TLS here (plain HTTP?): use http:// or enable TLS at the edge"),
     ]
     return known.first { text.contains($0.0) }?.1 ?? text
