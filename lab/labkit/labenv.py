@@ -19,7 +19,7 @@ SECRET_KEY = re.compile(r"PASSWORD|SECRET|TOKEN", re.I)
 # Lab-specific values: the browser reaches the monitoring host by its lab name, and the demo
 # page's origin is http://application inside the lab, or the published port on this host.
 LAB_VALUES = {
-    "LOOKOUT_PUBLIC_PUSH_URL": "http://monitoring-host:3100/loki/api/v1/push",
+    "LOOKOUT_PUBLIC_PUSH_URL": "https://monitoring-host:3100/loki/api/v1/push",
     "LOOKOUT_ALLOWED_ORIGINS": "http://application,http://localhost:8080,http://127.0.0.1:8080",
 }
 

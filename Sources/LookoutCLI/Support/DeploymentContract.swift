@@ -32,7 +32,7 @@ public enum DeploymentContract {
     public static let smtpSmarthostKey = "SMTP_SMARTHOST"
     public static let smtpUserKey = "SMTP_AUTH_USERNAME"
     public static let alertToKey = "ALERT_EMAIL_TO"
-    /// The public URL browsers load logger.js from and push to (e.g. http://monitoring-host:3100/loki/api/v1/push).
+    /// The public URL browsers load logger.js from and push to (e.g. https://monitoring-host:3100/loki/api/v1/push).
     public static let loggerEndpointKey = "LOOKOUT_PUBLIC_PUSH_URL"
     /// Comma-separated origins the collector grants CORS to (the application's origin).
     public static let allowedOriginsKey = "LOOKOUT_ALLOWED_ORIGINS"
