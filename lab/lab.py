@@ -32,7 +32,8 @@ def main() -> int:
     for verb in ("stop", "start"):
         command(verb, f"{verb} one service (e.g. the application, to see the alert)").add_argument("service")
     p_mail = command("mail", "list the mail the SMTP sink received")
-    p_mail.add_argument("number", nargs="?", type=int, help="show this message in full")
+    p_mail.add_argument("number", nargs="?", type=int, help="show this message, decoded as a mail program shows it")
+    p_mail.add_argument("--raw", action="store_true", help="with a number: the message exactly as received")
     p_slow = command("slow", "throttle a service's network link (tc tbf)")
     p_slow.add_argument("service", nargs="?", default="application")
     p_slow.add_argument("state", choices=["on", "off"])
@@ -54,7 +55,7 @@ def main() -> int:
     elif args.command == "start":
         runner.start_service(lab, args.service)
     elif args.command == "mail":
-        return mail.show(lab, args.number)
+        return mail.show(lab, args.number, raw=args.raw)
     elif args.command == "slow":
         return slow.set_slow(lab, args.service, args.state == "on", args.seconds)
     return 0

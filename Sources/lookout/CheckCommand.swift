@@ -27,7 +27,9 @@ struct CheckCommand: ParsableCommand {
     @Flag(help: "Print the results as JSON.")
     var json = false
 
-    func validate() throws {
+    /// Called by run(), not validate(): a mistyped option must be reported as such, not as a
+    /// missing default folder.
+    func checkPaths() throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ValidationError("'\(directory)' is not a folder: pass the deployment folder (e.g. deploy/monitoring).")
@@ -38,6 +40,7 @@ struct CheckCommand: ParsableCommand {
     }
 
     func run() throws {
+        try checkPaths()
         let checker = DeploymentChecker(
             directory: URL(fileURLWithPath: directory),
             runbook: runbook.map { URL(fileURLWithPath: $0) },

@@ -40,9 +40,6 @@ struct InitCommand: ParsableCommand {
     var tlsName: [String] = []
 
     func validate() throws {
-        guard FileManager.default.fileExists(atPath: dir + "/.env.example") else {
-            throw ValidationError("'\(dir)/.env.example' not found: pass the deployment folder with --dir.")
-        }
         if let appURL {
             guard let url = URL(string: appURL), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
                 throw ValidationError("--app-url must be an http(s) URL such as http://application:80, got '\(appURL)'.")
@@ -66,6 +63,10 @@ struct InitCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Here, not in validate(): a mistyped option must be reported as such first.
+        guard FileManager.default.fileExists(atPath: dir + "/.env.example") else {
+            throw ValidationError("'\(dir)/.env.example' not found: pass the deployment folder with --dir.")
+        }
         let options = Initializer.Options(
             directory: URL(fileURLWithPath: dir), appURL: appURL, smtpHost: smtpHost,
             smtpUser: smtpUser, alertTo: alertTo, force: force, tls: tls, tlsNames: tlsName

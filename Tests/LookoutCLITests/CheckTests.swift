@@ -47,6 +47,10 @@ import Testing
         failed("nginx -t (edge)", "unexpected \"}\" in edge/nginx.conf:4")
         failed("7-day retention (Prometheus)", "--storage.tsdb.retention.time=15d is not 7 days")
         failed("7-day retention (Loki)", "compactor.retention_enabled is not true")
+        failed("Loki reads its rules (ruler.storage)", "ruler_storage is ignored while storage_config.use_thanos_objstore is false")
+        failed("Loki writes only on its volume", "ruler.wal.dir is not set")
+        failed("healthchecks use only what their image ships", "loki: healthcheck: /bin/sh is not in grafana/loki:3.7.6")
+        failed("healthchecks use only what their image ships", "wget is not in grafana/loki:3.7.6")
         failed("dashboard datasources provisioned", "grafana/dashboards/logs.json uses unknown uid loki-old")
         failed("dashboard folder mounted where Grafana looks", "provider path /var/lib/grafana/dashboards is not inside any grafana volume")
         failed("no placeholder left in .env", "GRAFANA_ADMIN_PASSWORD is a placeholder")
@@ -64,6 +68,24 @@ import Testing
         #expect(lines.contains { $0.hasPrefix("✓ five dashboards with stable uids:") })
         // Values never appear, only variable names.
         #expect(!result.stdout.contains("Xq7pL2mN9vR4tK8wZ3yB6cD1fG5hJ0sA"))
+    }
+
+    /// One typo in a rule file is one ✗, naming that file, not four lines that point elsewhere.
+    @Test func aRuleFileTypoIsReportedOnceAgainstThatFile() throws {
+        let folder = try Self.preparedGoodDeployment()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let rules = folder.appendingPathComponent("prometheus/rules/uptime.rules.yml")
+        let text = try String(contentsOf: rules, encoding: .utf8)
+        try text.replacingOccurrences(of: "expr: ", with: "expr: sum(", options: [], range: text.range(of: "expr: "))
+            .write(to: rules, atomically: true, encoding: .utf8)
+        let report = DeploymentChecker(directory: folder).run()
+        let promtool = report.results.filter { $0.name.hasPrefix("promtool") }
+        #expect(promtool.filter { $0.status == .fail }.map(\.name) == ["promtool check rules"], "\(report.renderText())")
+        #expect(promtool.first { $0.status == .fail }?.hint == "fix prometheus/rules/uptime.rules.yml (the message gives the line and column)")
+        for name in ["promtool check config", "promtool test rules"] {
+            let line = promtool.first { $0.name == name }
+            #expect(line?.status == .skip && line?.detail.contains("prometheus/rules/uptime.rules.yml") == true, "\(name): \(report.renderText())")
+        }
     }
 
     @Test func missingToolsAreReportedAsSkipped() throws {
@@ -88,6 +110,20 @@ import Testing
         let line = report.results.first { $0.name == "edge htpasswd files" }
         #expect(line?.status == .fail)
         #expect(line?.detail.contains("agents.htpasswd does not accept LOKI_PUSH_USER/LOKI_PUSH_PASSWORD") == true)
+    }
+
+    @Test func htpasswdIsNotPassedWhenItsLoginIsMissingFromEnv() throws {
+        let folder = try Self.preparedGoodDeployment()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let envURL = folder.appendingPathComponent(".env")
+        let kept = try String(contentsOf: envURL, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !$0.hasPrefix("LOKI_PUSH_PASSWORD=") }
+        try kept.joined(separator: "\n").write(to: envURL, atomically: true, encoding: .utf8)
+        let report = DeploymentChecker(directory: folder, runTools: false).run()
+        let line = report.results.first { $0.name == "edge htpasswd files" }
+        #expect(line?.status == .fail)
+        #expect(line?.detail.contains("agents.htpasswd cannot be checked: LOKI_PUSH_USER or LOKI_PUSH_PASSWORD is missing or empty") == true,
+                "\(report.renderText())")
     }
 
     /// The real deployment folder, made ready in a copy exactly as the docs tell an operator.

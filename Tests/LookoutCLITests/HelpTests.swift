@@ -67,4 +67,15 @@ import Testing
             #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
         }
     }
+
+    /// A mistyped option is named as such, even where the default folder does not exist.
+    @Test(arguments: ["check", "init"])
+    func unknownOptionIsReportedBeforeAMissingFolder(command: String) throws {
+        let elsewhere = try TestSupport.temporaryFolder("elsewhere")
+        defer { try? FileManager.default.removeItem(at: elsewhere) }
+        let result = try TestSupport.lookout([command, "--bogus"], in: elsewhere)
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("Unknown option '--bogus'"), "\(result.stderr)")
+        #expect(!result.stderr.contains("deploy/monitoring"), "\(result.stderr)")
+    }
 }

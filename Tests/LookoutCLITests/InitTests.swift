@@ -73,6 +73,29 @@ import Testing
         #expect(try String(contentsOf: folder.appendingPathComponent("secrets/smtp_password"), encoding: .utf8) == "the-operators-real-smtp-password")
     }
 
+    /// Everything init puts back is named, and a replaced push password says who else must change.
+    @Test func reportsEveryRestoredVariableAndWhatAReplacedPasswordBreaks() throws {
+        let folder = try TestSupport.deployment("deployment-good")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        #expect(try TestSupport.lookout(["init", "--dir", folder.path]).status == 0)
+        let envURL = folder.appendingPathComponent(".env")
+        let lines = try String(contentsOf: envURL, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        try lines.filter { !$0.hasPrefix("LOKI_PUSH_PASSWORD=") && !$0.hasPrefix("ALERT_EMAIL_TO=") }
+            .joined(separator: "\n").write(to: envURL, atomically: true, encoding: .utf8)
+
+        let again = try TestSupport.lookout(["init", "--dir", folder.path])
+        #expect(again.status == 0)
+        #expect(again.stdout.contains("restored ALERT_EMAIL_TO, LOKI_PUSH_PASSWORD from .env.example"), "\(again.stdout)")
+        #expect(again.stdout.contains("new random LOKI_PUSH_PASSWORD"))
+        // A password that was missing was not in use anywhere: nothing else to change.
+        #expect(!again.stdout.contains("application host's .env"))
+
+        let forced = try TestSupport.lookout(["init", "--dir", folder.path, "--force"])
+        #expect(forced.status == 0)
+        #expect(forced.stdout.contains("LOKI_PUSH_PASSWORD changed: put the new value into the application host's .env"), "\(forced.stdout)")
+        #expect(forced.stdout.contains("GRAFANA_ADMIN_PASSWORD changed in .env, but Grafana reads it only on its first start"))
+    }
+
     @Test func keepsAStrongSecretTheOperatorSetByHand() throws {
         let folder = try TestSupport.deployment("deployment-good")
         defer { try? FileManager.default.removeItem(at: folder) }

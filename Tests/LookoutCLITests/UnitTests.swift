@@ -5,6 +5,28 @@ import X509
 
 /// The small parsers the commands rely on.
 @Suite struct UnitTests {
+    /// The same cases as deploy/tests/test_images.py's, on the Swift twin of its parser.
+    @Test func shellCommandsFindTheProgramsAHealthcheckRuns() {
+        #expect(ShellCommands.commands("exec 3<>/dev/tcp/127.0.0.1/9080 && printf 'GET /ready HTTP/1.0\\r\\n\\r\\n' >&3 && head -n1 <&3 | grep -q ' 200 '") == ["head", "grep"])
+        #expect(ShellCommands.commands(">/dev/null 2>&1 wget x; A=1 B=2 env | sort") == ["wget", "env", "sort"])
+        #expect(ShellCommands.commands("wget -q -O /dev/null http://127.0.0.1:3100/ready || exit 1") == ["wget"])
+        #expect(ShellCommands.commands("FOO=\"a b\" curl -fsS x 2>/dev/null || wget -q x") == ["curl", "wget"])
+    }
+
+    @Test func imageContentsRefuseWhatTheImageLacks() {
+        let loki = ImageContents(reference: "grafana/loki:3.7.6", programs: ["/usr/bin/loki"], toolset: [])
+        #expect(loki.problems(["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:3100/ready || exit 1"])
+            == ["/bin/sh is not in grafana/loki:3.7.6", "wget is not in grafana/loki:3.7.6"])
+        #expect(loki.problems(["CMD", "/usr/bin/loki", "-health"]).isEmpty)
+        let busybox = ImageContents(reference: "prom/prometheus:v3.13.2", programs: ["/bin/prometheus"], toolset: ["sh", "wget", "head"])
+        #expect(busybox.problems(["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:9090/-/ready"]).isEmpty)
+        #expect(busybox.problems(["CMD-SHELL", "exec 3<>/dev/tcp/127.0.0.1/9090 && head -n1 <&3"])
+            == ["/dev/tcp needs bash, but the script runs under /bin/sh"])
+        let ubuntu = ImageContents(reference: "grafana/promtail:3.6.11", programs: ["/usr/bin/promtail"], toolset: ["sh", "bash", "head", "grep"])
+        #expect(ubuntu.problems(["CMD", "curl", "-fsS", "http://127.0.0.1:9080/ready"]) == ["curl is not in grafana/promtail:3.6.11"])
+        #expect(ubuntu.problems(["CMD", "bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/9080 && head -n1 <&3 | grep -q 200"]).isEmpty)
+    }
+
     @Test func dotEnvReadsComposeSyntaxAndRoundTrips() {
         let text = """
             # comment

@@ -50,11 +50,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def running(cmd: list[str], ready_url: str, log: Path, env: dict | None = None, timeout: float = 30):
+def running(cmd: list[str], ready_url: str, log: Path, env: dict | None = None, timeout: float = 30,
+            cwd: Path | None = None):
     """Starts `cmd`, waits until `ready_url` answers 200, yields the process and stops it
     (SIGTERM to its process group, SIGKILL if it lingers) whatever happens in between."""
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd,
                                 start_new_session=True)
     try:
         deadline = time.monotonic() + timeout

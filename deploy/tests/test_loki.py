@@ -1,22 +1,27 @@
 """Loki's configuration (deploy/monitoring/loki/loki.yml), parsed and asserted.
 
-Loki cannot run here; its keys were checked against the Loki 3.x configuration reference.
 These tests hold the settings the product depends on: 7-day retention that really deletes
 (compactor), tsdb schema v13 with 24h index tables, everything written under the loki_data
 volume, the ruler reading our rule files and remote-writing to Prometheus, and ingestion
-limits that accept a line read twice. With a Grafana `loki` binary on PATH, `-verify-config`
-runs too (the ruler itself is exercised in test_loki_rules.py).
+limits that accept a line read twice. With a Grafana `loki` binary on PATH (it cannot be
+installed here; CI skips those tests), the real Loki starts with the shipped file, writes
+nothing outside its volume, and the compose healthcheck passes against it (the ruler's rules
+are exercised in test_loki_rules.py).
 """
 
+import json
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import requests
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from grafana_binaries import grafana_binary, needs  # noqa: E402
+import real_loki  # noqa: E402
+from grafana_binaries import needs  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 LOKI_DIR = REPO / "deploy/monitoring/loki"
@@ -60,29 +65,32 @@ def test_seven_day_retention_is_applied_by_the_compactor():
 
 
 def test_everything_loki_writes_is_on_the_volume():
-    common, storage = CONFIG["common"], CONFIG["storage_config"]
+    common, storage, ruler = CONFIG["common"], CONFIG["storage_config"], CONFIG["ruler"]
     chunks = common["storage"]["filesystem"]["chunks_directory"]
     written = [
         common["path_prefix"], chunks,
         storage["tsdb_shipper"]["active_index_directory"], storage["tsdb_shipper"]["cache_location"],
         storage["object_store"]["filesystem"]["dir"],
-        CONFIG["compactor"]["working_directory"], CONFIG["ruler"]["rule_path"],
+        CONFIG["compactor"]["working_directory"], ruler["rule_path"],
+        # Defaults to ./ruler-wal in the working directory, not under path_prefix (measured
+        # on 3.7.6): in the image that is /ruler-wal, which user 10001 cannot create.
+        ruler["wal"]["dir"],
     ]
     assert all(p == VOLUME or p.startswith(VOLUME + "/") for p in written), written
-    # The newer object-store client must share the chunks tree, or it writes into the
-    # container's working directory (measured on a 3.7-era build).
     assert storage["object_store"]["filesystem"]["dir"] == chunks
     assert len(set(written)) == len(written) - 1  # only that one directory is shared
 
 
 def test_ruler_reads_the_rule_files_in_this_repository():
-    storage = CONFIG["ruler_storage"]
-    assert storage["backend"] == "local"
+    # Loki 3.7 reads rules from `ruler.storage`; a top-level `ruler_storage` is ignored
+    # (without use_thanos_objstore) and Loki exits at start (measured on 3.7.6).
+    assert "ruler_storage" not in CONFIG
+    storage = CONFIG["ruler"]["storage"]
+    assert storage["type"] == "local"
     directory = storage["local"]["directory"]
     assert directory.startswith(CONFIG_MOUNT + "/")
     in_repo = LOKI_DIR / directory[len(CONFIG_MOUNT) + 1:] / "fake"  # tenant "fake"
     assert sorted(in_repo.glob("*.yaml")), in_repo
-    assert "storage" not in CONFIG["ruler"]  # ignored by current Loki: ruler_storage is the key
 
 
 def test_ruler_remote_writes_to_prometheus_every_minute():
@@ -113,7 +121,8 @@ def test_no_usage_reports_leave_the_stack():
     assert CONFIG["analytics"]["reporting_enabled"] is False
 
 
-LOKI = grafana_binary("loki")
+LOKI = real_loki.LOKI
+COMPOSE = yaml.safe_load((REPO / "deploy/monitoring/docker-compose.yml").read_text())
 
 
 @needs("loki", LOKI)
@@ -121,3 +130,48 @@ def test_loki_verify_config():
     out = subprocess.run([LOKI, f"-config.file={LOKI_DIR / 'loki.yml'}", "-verify-config"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def push(base, line="hello"):
+    body = {"streams": [{"stream": {"job": "test"}, "values": [[str(time.time_ns()), line]]}]}
+    answer = requests.post(base + "/loki/api/v1/push", data=json.dumps(body),
+                           headers={"Content-Type": "application/json"}, timeout=10)
+    assert answer.status_code == 204, answer.text
+
+
+@needs("loki", LOKI)
+def test_real_loki_starts_and_writes_only_on_its_volume(tmp_path):
+    """The image runs Loki as user 10001 in WORKDIR /, which it cannot write: anything Loki
+    puts in its working directory (the ruler WAL's default, ./ruler-wal) fails there."""
+    workdir = tmp_path / "workdir"
+    workdir.mkdir()
+    with real_loki.started(tmp_path, cwd=workdir) as base:
+        push(base)
+        deadline = time.time() + 90   # the ruler loads the tenant's rules within a minute
+        while not (tmp_path / "loki" / "ruler-wal").exists() and time.time() < deadline:
+            time.sleep(2)
+        rules = requests.get(base + "/loki/api/v1/rules", timeout=10).text
+        assert "record:" in rules
+    assert (tmp_path / "loki" / "ruler-wal").is_dir(), "the ruler WAL is not on the volume"
+    assert list(workdir.iterdir()) == [], f"written outside the volume: {list(workdir.iterdir())}"
+    outside = {p.name for p in tmp_path.iterdir()} - {"loki", "loki.yml", "loki.log", "workdir"}
+    assert not outside, outside
+
+
+@needs("loki", LOKI)
+def test_compose_healthcheck_passes_on_real_loki_and_fails_when_it_is_down(tmp_path):
+    """The compose healthcheck, as written, with the image's binary path replaced by the real
+    binary's and the port by the test's (nothing else changes)."""
+    test = COMPOSE["services"]["loki"]["healthcheck"]["test"]
+    assert test[0] == "CMD" and test[1] == "/usr/bin/loki", test   # no shell in the image
+    config, port = real_loki.config_for(tmp_path / "loki")
+
+    def healthcheck():
+        argv = [LOKI] + [a.replace("127.0.0.1:3100", f"127.0.0.1:{port}") for a in test[2:]]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=30)
+
+    with real_loki.started(tmp_path, config=config, port=port):
+        done = healthcheck()
+        assert done.returncode == 0, done.stdout + done.stderr
+    done = healthcheck()
+    assert done.returncode == 1, done.stdout + done.stderr

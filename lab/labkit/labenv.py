@@ -1,4 +1,5 @@
-"""The lab's .env, secrets and certificates — generated per lab, never the operator's.
+"""The lab's .env, secrets and certificates — generated per lab, never the operator's. The edge
+speaks TLS, as deployed (EDGE_SCHEME=https), with a certificate `lookout init --tls` makes.
 
 Compose reads deploy/monitoring/.env; the lab renders the compose files with its own env file
 (from .env.example, secrets replaced by random values) so a developer's real .env and secrets
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -21,7 +23,14 @@ SECRET_KEY = re.compile(r"PASSWORD|SECRET|TOKEN", re.I)
 LAB_VALUES = {
     "LOOKOUT_PUBLIC_PUSH_URL": "https://monitoring-host:3100/loki/api/v1/push",
     "LOOKOUT_ALLOWED_ORIGINS": "http://application,http://localhost:8080,http://127.0.0.1:8080",
+    # TLS at the edge, as deployed: the lab's certificate is made by `lookout init --tls`.
+    "EDGE_SCHEME": "https",
+    "EDGE_TLS_SERVER_NAME": "monitoring-host",
 }
+# Names the edge's certificate is for: the lab's name for the monitoring host, the service's
+# own name, and this host's loopback for the ports lab/up publishes.
+EDGE_TLS_NAMES = ["monitoring-host", "edge", "localhost", "127.0.0.1"]
+LOOKOUT = REPO / ".build" / "debug" / "lookout"
 
 
 def parse_env(text: str) -> dict[str, str]:
@@ -47,7 +56,14 @@ def prepare(lab: Lab) -> Path:
     """Write <run>/env once per lab (kept across up/down, like a real .env)."""
     env_file = lab.run_dir / "env"
     if env_file.exists():
-        write_secrets(lab, parse_env(env_file.read_text()))   # secrets/ always follows env
+        env = parse_env(env_file.read_text())
+        # Settings added to .env.example since this lab's env was written, as `lookout init` adds them.
+        example = parse_env(ENV_EXAMPLE.read_text()) if ENV_EXAMPLE.exists() else {}
+        added = {k: LAB_VALUES.get(k, v) for k, v in example.items() if k not in env and not SECRET_KEY.search(k)}
+        if added:
+            env.update(added)
+            env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+        write_secrets(lab, env)   # secrets/ always follows env
         return env_file
     example = parse_env(ENV_EXAMPLE.read_text()) if ENV_EXAMPLE.exists() else {}
     env = {}
@@ -88,6 +104,41 @@ def write_secrets(lab: Lab, env: dict[str, str]) -> None:
     smtp = lab.dir("secrets") / "smtp_password"
     smtp.write_text("pass")   # no newline: Alertmanager < 0.27 would send it as part of the password
     smtp.chmod(0o644)
+    if env.get("EDGE_SCHEME", "https") == "https":
+        edge_certificate(lab, env)
+
+
+def edge_ca(lab: Lab) -> Path:
+    """The CA the edge's certificate comes from: what the tests, Chromium and doctor trust, at
+    the path `lookout init --tls` gives it (the demo's application-host Promtail mounts it)."""
+    return lab.dir("secrets", "ca") / "lookout-ca.crt"
+
+
+def edge_certificate(lab: Lab, env: dict[str, str]) -> None:
+    """secrets/tls/{fullchain,privkey}.pem for the edge, made the way an operator makes them:
+    `lookout init --tls` on a scratch copy of the deployment's .env (its CA is kept there
+    across ups, as a deployment keeps secrets/ca/). Without the binary (no `swift build`
+    yet), the lab CA signs one with openssl instead, and lab/up says so."""
+    target = lab.dir("secrets", "tls")
+    if LOOKOUT.exists():
+        scratch = lab.dir("edge-tls-init")
+        (scratch / ".env.example").write_text(ENV_EXAMPLE.read_text())
+        (scratch / ".env").write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+        names = [a for n in EDGE_TLS_NAMES for a in ("--tls-name", n)]
+        done = subprocess.run([str(LOOKOUT), "init", "--dir", str(scratch), "--tls", *names],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"lab: lookout init --tls failed for the edge's certificate:\n{done.stderr}{done.stdout}")
+        for name in ("fullchain.pem", "privkey.pem"):
+            shutil.copyfile(scratch / "secrets" / "tls" / name, target / name)
+        shutil.copyfile(scratch / "secrets" / "ca" / "lookout-ca.crt", edge_ca(lab))
+    else:
+        print(f"lab: {LOOKOUT} missing: the edge's certificate comes from the lab CA (openssl), not `lookout init --tls`", flush=True)
+        ca_crt, crt, key = certificates(lab, EDGE_TLS_NAMES, prefix="edge")
+        shutil.copyfile(crt, target / "fullchain.pem")
+        shutil.copyfile(key, target / "privkey.pem")
+        shutil.copyfile(ca_crt, edge_ca(lab))
+    (target / "privkey.pem").chmod(0o600)
 
 
 def path_map(lab: Lab) -> dict[str, str]:
@@ -104,19 +155,19 @@ def path_map(lab: Lab) -> dict[str, str]:
     }
 
 
-def certificates(lab: Lab, names: list[str]) -> tuple[Path, Path, Path]:
+def certificates(lab: Lab, names: list[str], prefix: str = "server") -> tuple[Path, Path, Path]:
     """A lab CA and a server certificate for `names` (the SMTP sink's STARTTLS)."""
     d = lab.dir("tls")
     ca_key, ca_crt = d / "ca.key", d / "ca.crt"
-    key, crt = d / "server.key", d / "server.crt"
+    key, crt = d / f"{prefix}.key", d / f"{prefix}.crt"
     if not ca_crt.exists():
         subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
                         "-subj", f"/CN=Lookout lab CA {lab.name}", "-keyout", str(ca_key), "-out", str(ca_crt)],
                        check=True, capture_output=True)
-    sans = ",".join(f"DNS:{n}" for n in names)
-    ext = d / "server.ext"
+    sans = ",".join(f"IP:{n}" if n.replace(".", "").isdigit() else f"DNS:{n}" for n in names)
+    ext = d / f"{prefix}.ext"
     ext.write_text(f"subjectAltName={sans}\nextendedKeyUsage=serverAuth\n")
-    csr = d / "server.csr"
+    csr = d / f"{prefix}.csr"
     subprocess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={names[0]}",
                     "-keyout", str(key), "-out", str(csr)], check=True, capture_output=True)
     subprocess.run(["openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca_crt), "-CAkey", str(ca_key),

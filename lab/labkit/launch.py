@@ -8,9 +8,12 @@ visible outside and everything disappears with the service's last process. Here 
      tmpfs, so the service can create its container paths (/prometheus, /etc/loki, ...) and the
      host file system is never written;
   2. give it the host's /proc, /sys and /dev, and a fresh /run and /tmp, like a container;
-  3. write the image "shims" (binary paths of the image, its default config files, users);
-  4. bind-mount the compose volumes at their container paths, then the lab overrides;
-  5. chroot into it and exec the compose command with the compose environment.
+  3. for an image whose contents are known (deploy/*/images.yml), empty its bin folders and put
+     back only the programs that image ships, so a healthcheck or entrypoint that calls
+     anything else fails here as it would in the container;
+  4. write the image "shims" (binary paths of the image, its default config files, users);
+  5. bind-mount the compose volumes at their container paths, then the lab overrides;
+  6. chroot into it and exec the compose command with the compose environment.
 Standalone on purpose (no package imports): it runs before anything else exists.
 """
 from __future__ import annotations
@@ -62,10 +65,29 @@ def bind(root: str, source: str, target: str, read_only: bool) -> None:
     sh("mount", "--bind", *(["-o", "ro"] if read_only else []), source, where)
 
 
-def write_shims(root: str, shims: list[dict]) -> None:
+BIN_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+
+
+def mask_bin_dirs(root: str) -> None:
+    """An empty tmpfs over every bin folder (with merged /usr, /bin is /usr/bin)."""
+    masked = set()
+    for d in BIN_DIRS:
+        where = inside(root, d)
+        if where not in masked and os.path.isdir(where):
+            sh("mount", "-t", "tmpfs", "-o", "mode=755", "lab-bin", where)
+            masked.add(where)
+
+
+def write_shims(root: str, shims: list[dict], masked: bool = False) -> None:
     for shim in shims:
         where = inside(root, shim["path"])
-        if "symlink" in shim and shim["symlink"].startswith("/") and where == inside(root, shim["symlink"]):
+        target = shim.get("symlink", "")
+        in_bin_dir = any(target.startswith(d + "/") for d in BIN_DIRS)
+        if masked and in_bin_dir and not os.path.exists(inside(root, target)):
+            # The host program lives in a bin folder that is now empty: bind it in instead.
+            bind(root, os.path.realpath(target), shim["path"], read_only=True)
+            continue
+        if target.startswith("/") and where == inside(root, target):
             continue  # merged /usr: /bin/x already is /usr/bin/x
         os.makedirs(os.path.dirname(where), exist_ok=True)
         if os.path.lexists(where) and ("symlink" in shim or "content" in shim):
@@ -96,7 +118,11 @@ def main(spec_path: str) -> None:
         sh("mount", "--rbind", f"/{d}", os.path.join(root, d))
     for d in ("run", "tmp"):
         sh("mount", "-t", "tmpfs", "-o", "mode=1777", "tmpfs", os.path.join(root, d))
-    write_shims(root, spec.get("shims", []))
+    programs = spec.get("programs")   # None: the image's contents are not known
+    if programs is not None:
+        mask_bin_dirs(root)
+        write_shims(root, programs, masked=True)
+    write_shims(root, spec.get("shims", []), masked=programs is not None)
     bind(root, spec["hosts_file"], "/etc/hosts", read_only=True)
     for m in spec.get("mounts", []):
         bind(root, m["source"], m["target"], m.get("read_only", False))

@@ -30,13 +30,21 @@ def text_of(msg: EmailMessage) -> str:
     return part.get_content() if part else ""
 
 
-def show(lab: Lab, number: int | None) -> int:
+def readable(msg: EmailMessage) -> str:
+    """The message as a mail program shows it: the main headers, then the decoded text
+    (quoted-printable and base64 undone, soft line breaks joined)."""
+    head = "\n".join(f"{name}: {msg[name]}" for name in ("Date", "From", "To", "Subject") if msg[name])
+    return f"{head}\n\n{text_of(msg).rstrip()}\n"
+
+
+def show(lab: Lab, number: int | None, raw: bool = False) -> int:
     found = messages(lab)
     if number is not None:
         if not any(m["n"] == number for m in found):
             print(f"lab mail: no message #{number} (there are {len(found)})")
             return 1
-        print((folder(lab) / f"{number:05d}.eml").read_text(errors="replace"))
+        path = folder(lab) / f"{number:05d}.eml"
+        print(path.read_text(errors="replace") if raw else readable(load(lab, number)), end="")
         return 0
     if not found:
         print(f"lab mail: no messages yet in {folder(lab)}")

@@ -4,9 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import dockerfile, images
+import shutil
+
+from . import dockerfile, image_manifest, images
 from .compose import Service
-from .settings import REPO, Lab
+from .settings import MONITORING_COMPOSE, REPO, Lab
 
 BASE_ENV = {
     "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -26,6 +28,7 @@ class Plan:
     env: dict[str, str] = field(default_factory=dict)
     workdir: str = "/"
     shims: list[dict] = field(default_factory=list)
+    programs: list[dict] | None = None   # the image's programs (images.yml); None: not known
     mounts: list[dict] = field(default_factory=list)
     ports: list[int] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)   # every lab-only difference, for `lab/up` to print
@@ -80,6 +83,45 @@ def built_image(lab: Lab, svc: Service) -> tuple[images.Image | None, str]:
     return img, ""
 
 
+KNOWN_IMAGES = image_manifest.load()
+
+
+def image_programs(svc: Service, img: images.Image, plan: Plan) -> list[dict] | None:
+    """The programs svc's image ships (deploy/*/images.yml), as shims pointing at this host's
+    counterparts: BusyBox applets at the host's busybox, Debian tools at the host's own. The
+    image's service binary already comes from the image shims. None when the image is unknown."""
+    contents = image_manifest.for_service(svc.raw, MONITORING_COMPOSE.parent, KNOWN_IMAGES)
+    if contents is None:
+        return None
+    provided = {s["path"] for s in img.shims}
+    programs: list[dict] = []
+    missing: list[str] = []
+    busybox = shutil.which("busybox")
+    if contents.toolset_name == "busybox":      # every applet a link to /bin/busybox
+        if not busybox:
+            raise SystemExit("lab: busybox is not installed (scripts/install-deps)")
+        programs.append({"path": "/bin/busybox", "symlink": busybox})
+        programs += [{"path": f"/bin/{a}", "symlink": "/bin/busybox"} for a in contents.toolset]
+    else:
+        for name in contents.toolset:
+            host = shutil.which(name)
+            if host:
+                programs.append({"path": f"/usr/bin/{name}", "symlink": host})
+            else:
+                missing.append(name)
+    for path in contents.programs:
+        if path in provided or any(m.get("target") == path for m in plan.mounts):
+            continue
+        host = shutil.which(Path(path).name)
+        if host:
+            programs.append({"path": path, "symlink": host})
+        else:
+            missing.append(path)
+    plan.notes.append(f"bin folders hold only what {contents.reference} ships (images.yml)"
+                      + (f"; not available here: {', '.join(missing)}" if missing else ""))
+    return programs
+
+
 def make(lab: Lab, svc: Service, path_map: dict[str, str]) -> Plan:
     if svc.build:
         img, problem = built_image(lab, svc)
@@ -122,6 +164,7 @@ def make(lab: Lab, svc: Service, path_map: dict[str, str]) -> Plan:
                     source = replaced
                     break
         plan.mounts.append({"source": source, "target": v.target, "read_only": v.read_only})
+    plan.programs = image_programs(svc, img, plan)
     return plan
 
 
@@ -131,6 +174,7 @@ def spec(lab: Lab, plan: Plan) -> dict:
         "rootfs_dir": str(rootfs),
         "hosts_file": str(lab.hosts_file),
         "shims": plan.shims,
+        "programs": plan.programs,
         "mounts": plan.mounts,
         "workdir": plan.workdir,
         "env": plan.env,

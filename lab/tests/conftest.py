@@ -46,6 +46,10 @@ class LabSession:
         self.outside_fds = outside_fds
         self.env = labenv.values(lab)
         self.timeline = TIMINGS
+        # The edge speaks TLS: clients trust the CA its certificate comes from, nothing else.
+        self.ca = labenv.edge_ca(lab)
+        self.http = requests.Session()
+        self.http.verify = str(self.ca)
 
     # -- commands run in the namespaces the session started in (the host's) -------------
     def outside(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:

@@ -36,6 +36,9 @@ public struct DeploymentChecker: Sendable {
         }
         report.append(RetentionCheck.prometheus(files, env: env))
         report.append(RetentionCheck.loki(files))
+        report.append(LokiStartupCheck.ruleStorage(files))
+        report.append(LokiStartupCheck.writesOnVolume(files))
+        report.append(ImageContentsCheck.check(files, env: env))
         report.append(DashboardCheck.datasources(files))
         report.append(DashboardCheck.expectedDashboards(files))
         report.append(DashboardCheck.providerPathMounted(files))

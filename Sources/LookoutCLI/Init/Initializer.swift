@@ -76,11 +76,15 @@ public struct Initializer: Sendable {
         let example = try DotEnv(contentsOf: exampleURL)
 
         var env: DotEnv
+        var restored: [String] = []
         let envExisted = FileManager.default.fileExists(atPath: envURL.path)
         if envExisted {
             env = try DotEnv(contentsOf: envURL)
-            // Variables added to .env.example since the last init.
-            for key in example.keys where env[key] == nil { env[key] = example[key] }
+            // Variables added to .env.example since the last init, or deleted by hand.
+            for key in example.keys where env[key] == nil {
+                env[key] = example[key]
+                restored.append(key)
+            }
         } else {
             env = example
         }
@@ -100,12 +104,14 @@ public struct Initializer: Sendable {
 
         var generated: [String] = []
         var kept: [String] = []
+        var replaced: [String] = []   // real secrets that --force changed: whoever uses them must change too
         for key in env.keys where SecretPolicy.isSecretKey(key) {
             let current = env[key] ?? ""
             let isPlaceholder = SecretPolicy.problem(with: current, exampleValue: example[key]) != nil
             if options.force || isPlaceholder {
                 env[key] = SecretGenerator.password()
                 generated.append(key)
+                if !isPlaceholder { replaced.append(key) }
             } else {
                 kept.append(key)
             }
@@ -137,7 +143,8 @@ public struct Initializer: Sendable {
         let changed = previous != env.render()
         if changed { try FileWriter.write(env.render(), to: envURL, permissions: 0o600) }
         var envAction = "\(!envExisted ? "wrote" : changed ? "updated" : "kept") .env"
-        if !generated.isEmpty { envAction += ": new random \(generated.joined(separator: ", "))" }
+        if !restored.isEmpty { envAction += ": restored \(restored.joined(separator: ", ")) from .env.example" }
+        if !generated.isEmpty { envAction += "\(restored.isEmpty ? ":" : ";") new random \(generated.joined(separator: ", "))" }
         if !kept.isEmpty { envAction += "; kept existing \(kept.joined(separator: ", ")) (use --force to replace)" }
         if !settings.isEmpty { envAction += "; set \(settings.joined(separator: ", "))" }
         summary.actions.append(envAction)
@@ -151,8 +158,29 @@ public struct Initializer: Sendable {
         summary.actions.append(try writeSMTPPassword())
         summary.actions.append(contentsOf: tls.actions)
         summary.trust = tls.trust
-        summary.todo = todo(env: env)
+        summary.todo = Self.consequences(ofReplacing: replaced) + todo(env: env)
         return summary
+    }
+
+    /// What must follow when --force replaced a secret that was already in use elsewhere.
+    static func consequences(ofReplacing replaced: [String]) -> [String] {
+        var todo: [String] = []
+        let agents = DeploymentContract.agentsAccount
+        if replaced.contains(agents.passwordKey) {
+            todo.append("\(agents.passwordKey) changed: put the new value into the application host's .env, then recreate what pushes with it there "
+                + "(`docker compose up -d --force-recreate`: the promtail service and every container logging through the loki driver read it at creation), "
+                + "and here `docker compose up -d --force-recreate` for the monitoring services' own loki-driver logs; until then their pushes get 401")
+        }
+        if replaced.contains(DeploymentContract.grafanaAdminPasswordKey) {
+            todo.append("\(DeploymentContract.grafanaAdminPasswordKey) changed in .env, but Grafana reads it only on its first start: set the same password in Grafana "
+                + "(`docker compose exec grafana grafana cli admin reset-admin-password '<new password>'`)")
+        }
+        let edgeLogins = DeploymentContract.edgeAccounts.filter { $0.passwordKey != agents.passwordKey && replaced.contains($0.passwordKey) }
+        if !edgeLogins.isEmpty {
+            // nginx reads the htpasswd file on every request: the new login works at once.
+            todo.append("\(edgeLogins.map(\.passwordKey).joined(separator: ", ")) changed: the old login stops working now; update saved logins (browsers, scripts)")
+        }
+        return todo
     }
 
     /// Rewritten only when it does not already accept the .env credentials: the hash is

@@ -1,0 +1,109 @@
+"""Both Promtails over the same files, as deployed: the application host's (deploy/application/
+promtail, pushing through the edge with the agents' login) and the monitoring host's NFS reader
+(deploy/monitoring/promtail). Every nginx access line reaches Loki twice and must be counted
+once, by count_over_time and in the recorded request rates, also after either Promtail was
+stopped for a while and restarted (it then re-sends what it had not confirmed).
+
+The nginx access log itself is the truth: each line carries its own time ($msec), which both
+Promtails use as the entry's timestamp. Needs the real Loki and Promtail (skipped otherwise).
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import requests
+
+ACCESS = '{job="nginx", logtype="access"}'
+RULES = Path(__file__).resolve().parents[2] / "deploy/monitoring/loki/rules/fake/nginx-access.yaml"
+# Each evaluation at t counts the lines of (t - 60 - OFFSET, t - OFFSET].
+OFFSET = int(re.search(r"\[1m\] offset (\d+)s", RULES.read_text()).group(1))
+OUTAGE_SECONDS = 30
+SETTLE_SECONDS = 20   # Promtail batches for up to 1 s; catching up after a restart takes longer
+
+
+def line_times(lab) -> list[float]:
+    path = lab.lab.run_dir / "demo-data" / "logs" / "nginx" / "access.log"
+    times = []
+    for line in path.read_text().splitlines():
+        try:
+            times.append(float(json.loads(line)["time"]))
+        except (ValueError, KeyError):
+            pass
+    return times
+
+
+def in_file(times: list[float], start: float, end: float) -> set[int]:
+    """Lines of the file in the window, counted both ways a boundary can fall: (start, end]
+    and [start, end). Loki's answer must be one of them."""
+    return {sum(start < t <= end for t in times), sum(start <= t < end for t in times)}
+
+
+def loki_count(start: int, end: int) -> int:
+    query = f"sum(count_over_time({ACCESS}[{end - start}s]))"
+    body = requests.get("http://loki:3100/loki/api/v1/query", timeout=30,
+                        params={"query": query, "time": str(end)}).json()
+    assert body["status"] == "success", body
+    result = body["data"]["result"]
+    return round(float(result[0]["value"][1])) if result else 0
+
+
+def outage(lab, service: str) -> tuple[float, float]:
+    stopped = time.time()
+    lab.lab_command("stop", service)
+    time.sleep(OUTAGE_SECONDS)
+    lab.lab_command("start", service)   # returns once its healthcheck passes
+    return stopped, time.time()
+
+
+def recorded_requests(lab, start: float, end: float) -> tuple[int, float, float]:
+    """The lines the ruler's nginx:requests:rate1m samples account for, from its evaluations
+    at t_1 … t_k (every minute, each over a minute ending OFFSET before it):
+    (count, t_1 - 60 - OFFSET, t_k - OFFSET)."""
+    span = int(end - start) + 120
+    answer = requests.get("http://prometheus:9090/api/v1/query", timeout=10,
+                          params={"query": f"nginx:requests:rate1m[{span}s]", "time": str(end)}).json()
+    assert answer["status"] == "success", answer
+    per_evaluation: dict[float, float] = {}
+    for series in answer["data"]["result"]:
+        for t, value in series["values"]:
+            per_evaluation[float(t)] = per_evaluation.get(float(t), 0.0) + float(value) * 60
+    evaluations = sorted(t for t in per_evaluation if start + 60 + OFFSET <= t <= end)
+    assert len(evaluations) >= 2, f"too few ruler evaluations between {start} and {end}: {sorted(per_evaluation)}"
+    gaps = {round(b - a, 3) for a, b in zip(evaluations, evaluations[1:])}
+    assert gaps == {60.0}, f"ruler evaluations are not one minute apart: {gaps}"
+    return (round(sum(per_evaluation[t] for t in evaluations)),
+            evaluations[0] - 60 - OFFSET, evaluations[-1] - OFFSET)
+
+
+def test_each_access_line_is_counted_once_through_both_promtails_and_their_outages(lab):
+    lab.require("loki")
+    lab.require("promtail")
+    lab.require("app-promtail")
+    # Both roads deliver before anything is stopped.
+    deadline = time.time() + 120
+    while loki_count(int(time.time()) - 60, int(time.time())) == 0:
+        assert time.time() < deadline, "no nginx access lines reached Loki"
+        time.sleep(3)
+    begin = time.time()
+    time.sleep(SETTLE_SECONDS)
+    outages = [outage(lab, "app-promtail"), outage(lab, "promtail")]
+    time.sleep(SETTLE_SECONDS)
+    end = int(time.time()) - SETTLE_SECONDS // 2
+    start = int(begin)
+    times = line_times(lab)
+    for stopped, started in outages:   # the outages are not empty windows
+        assert any(stopped < t < started for t in times), "no access line was written during an outage"
+
+    counted = loki_count(start, end)
+    expected = in_file(times, start, end)
+    assert counted in expected, f"count_over_time counted {counted} lines, the access log has {expected}"
+
+    # The recorded request rates: wait for the evaluations that cover the window's end.
+    time.sleep(60 + OFFSET + 15)
+    recorded, first, last = recorded_requests(lab, start, end + 60 + OFFSET + 15)
+    expected = in_file(line_times(lab), first, last)
+    assert recorded in expected, (f"nginx:requests:rate1m accounts for {recorded} lines between {first} and "
+                                  f"{last}; the access log has {expected}")
