@@ -63,9 +63,28 @@ def compose_command() -> list[str]:
     return yaml.safe_load(COMPOSE.read_text())["services"]["edge"]["command"]
 
 
+def image_bin(tmp: Path) -> Path:
+    """A bin folder with only what the pinned nginx image ships (deploy/monitoring/images.yml):
+    run-edge.sh, its watcher and the healthcheck must make do with that, as in the container."""
+    import shutil
+    import sys
+    sys.path.insert(0, str(REPO / "lab"))
+    from labkit import image_manifest
+    image = yaml.safe_load(COMPOSE.read_text())["services"]["edge"]["image"]
+    contents = image_manifest.load()[image]
+    folder = tmp / "image-bin"
+    folder.mkdir(exist_ok=True)
+    for name in [*contents.toolset, *(Path(p).name for p in contents.programs)]:
+        found = shutil.which(name, path="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+        if found and not (folder / name).exists():
+            (folder / name).symlink_to(found)
+    return folder
+
+
 def edge_argv(tmp: Path) -> list[str]:
-    """The compose command as written, with a pid file of the test's own."""
-    return [*compose_command(), "-g", f"pid {tmp}/nginx.pid; daemon off;"]
+    """The compose command as written, with only the image's programs on PATH and a pid
+    file of the test's own."""
+    return ["env", f"PATH={image_bin(tmp)}", *compose_command(), "-g", f"pid {tmp}/nginx.pid; daemon off;"]
 
 
 class Edge:
