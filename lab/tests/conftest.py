@@ -50,6 +50,8 @@ class LabSession:
         self.ca = labenv.edge_ca(lab)
         self.http = requests.Session()
         self.http.verify = str(self.ca)
+        # Otherwise REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE from the environment win over `verify`.
+        self.http.trust_env = False
 
     # -- commands run in the namespaces the session started in (the host's) -------------
     def outside(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
