@@ -285,6 +285,14 @@ import Testing
         #expect(report.results.first { $0.name == "edge certificate" }?.status == .skip)
         // The public URLs still say https: they would not reach a plain edge.
         #expect(report.results.first { $0.name == "public URLs use the edge's scheme" }?.status == .fail)
+        // And Grafana's Secure cookie (the default) would make logging in impossible over http.
+        #expect(report.results.first { $0.name == "Grafana login cookie fits the scheme" }?.status == .fail)
+        env["GRAFANA_COOKIE_SECURE"] = "false"
+        try env.render().write(to: folder.appendingPathComponent(".env"), atomically: true, encoding: .utf8)
+        #expect(Self.line(folder, "Grafana login cookie fits the scheme")?.status == .pass)
+        env["EDGE_SCHEME"] = "https"
+        try env.render().write(to: folder.appendingPathComponent(".env"), atomically: true, encoding: .utf8)
+        #expect(Self.line(folder, "Grafana login cookie fits the scheme")?.status == .warn)
 
         env["EDGE_SCHEME"] = "tls"
         try env.render().write(to: folder.appendingPathComponent(".env"), atomically: true, encoding: .utf8)

@@ -285,6 +285,9 @@ import Testing
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("secrets/tls/fullchain.pem was not issued by the private CA (your own certificate?): kept; pass --force"), "\(refused.stderr)")
         #expect(try String(contentsOf: tls.appendingPathComponent("fullchain.pem"), encoding: .utf8) == pem)
+        // Nothing was written on the way: no CA, no .env.
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("secrets/ca").path))
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent(".env").path))
         // Without --tls, init leaves TLS alone and has no TLS to-do: the certificate is there.
         let plain = try TestSupport.lookout(["init", "--dir", folder.path])
         #expect(plain.status == 0 && !plain.stdout.contains("TLS certificate:"))

@@ -217,6 +217,12 @@ def test_loki_driver_is_safe_and_not_looped(monitoring):
         assert opts["loki-external-labels"] == "job=docker,container_name={{.Name}}", name
 
 
+def test_grafana_cookie_is_secure_behind_the_tls_edge(monitoring):
+    env = monitoring["services"]["grafana"]["environment"]
+    assert env["GF_SECURITY_COOKIE_SECURE"] == "true"
+    assert env["GF_SERVER_ROOT_URL"].startswith("https://")
+
+
 def test_prometheus_flags(monitoring):
     command = monitoring["services"]["prometheus"]["command"]
     for flag in ("--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus",

@@ -35,11 +35,13 @@ def edge(request):
         yield start_edge(ns, scheme, issued, ca_file)
 
 
-@pytest.fixture
-def tls_edge(edge):
-    if edge.scheme != "https":
-        pytest.skip("TLS-only test; the plain-HTTP edge (EDGE_SCHEME=http) has no TLS to test")
-    return edge
+@pytest.fixture(scope="module")
+def tls_edge():
+    """The edge as deployed by default (EDGE_SCHEME=https), for the TLS-only tests."""
+    with nh.NamespacePair(list(UPSTREAMS), local_names=[HOST]) as ns:
+        ca = tls_ca.TestCA()
+        ns.record = ns.start_fakes(UPSTREAMS)
+        yield start_edge(ns, "https", ca.issue([HOST]), ca.write(ns.tmp / "ca.pem"))
 
 
 def _last(edge, service=None):

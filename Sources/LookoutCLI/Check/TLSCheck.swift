@@ -16,13 +16,34 @@ enum TLSCheck {
             results.append(.skip("edge certificate", reason))
             results.append(.skip("edge certificate names", reason))
             results.append(publicURLs(env: env, scheme: scheme))
+            results.append(grafanaCookie(env: env, scheme: scheme))
             return results
         }
         let loaded = load(files, env: env)
         results.append(certificate(files, loaded, now: now))
         results.append(names(loaded, env: env))
         results.append(publicURLs(env: env, scheme: scheme))
+        results.append(grafanaCookie(env: env, scheme: scheme))
         return results
+    }
+
+    /// Grafana's session cookie is `Secure` behind TLS (GF_SECURITY_COOKIE_SECURE, compose's
+    /// default), so a stray plain-HTTP request never carries it; over plain HTTP a Secure
+    /// cookie is dropped by the browser and nobody can log in.
+    static func grafanaCookie(env: [String: String], scheme: String) -> CheckResult {
+        let name = "Grafana login cookie fits the scheme"
+        let key = DeploymentContract.grafanaCookieSecureKey
+        let secure = (env[key].flatMap { $0.isEmpty ? nil : $0 } ?? "true").lowercased() == "true"
+        switch (scheme, secure) {
+        case ("https", false):
+            return .warn(name, "\(key)=false: Grafana's session cookie would also go out over plain HTTP (a request the edge then redirects)",
+                         hint: "set \(key)=true (the default)")
+        case ("http", true):
+            return .fail(name, "\(key) is true but the edge speaks plain HTTP: browsers drop the Secure cookie, so nobody can log in to Grafana",
+                         hint: "set \(key)=false in .env for a plain-HTTP lab (or enable TLS at the edge)")
+        default:
+            return .pass(name, "\(key)=\(secure) with \(scheme)")
+        }
     }
 
     static func scheme(_ scheme: String) -> CheckResult {

@@ -42,7 +42,12 @@ extension Initializer {
         // even --force does; delete secrets/ca/ by hand to start over.
         let ca: PrivateCA
         let manager = FileManager.default
-        if manager.fileExists(atPath: caCertificateURL.path) || manager.fileExists(atPath: caKeyURL.path) {
+        let haveCA = manager.fileExists(atPath: caCertificateURL.path) || manager.fileExists(atPath: caKeyURL.path)
+        if !haveCA, !options.force, manager.fileExists(atPath: certificateURL.path) {
+            // No CA yet, so whatever certificate is there is someone else's: stop before writing anything.
+            throw PEMFiles.Problem("\(relative(certificateURL)) was not issued by the private CA (your own certificate?): kept; pass --force to replace it with one from \(DeploymentContract.caCertificateFile)")
+        }
+        if haveCA {
             let certificate = try PEMFiles.certificates(at: caCertificateURL, named: DeploymentContract.caCertificateFile)[0]
             let key = try PEMFiles.privateKey(at: caKeyURL, named: DeploymentContract.caKeyFile)
             guard key.publicKey == certificate.publicKey else {

@@ -28,6 +28,8 @@ public enum DeploymentContract {
 
     public static let grafanaAdminUserKey = "GRAFANA_ADMIN_USER"
     public static let grafanaAdminPasswordKey = "GRAFANA_ADMIN_PASSWORD"
+    /// GF_SECURITY_COOKIE_SECURE: true behind TLS (compose's default), false for a plain-HTTP lab.
+    public static let grafanaCookieSecureKey = "GRAFANA_COOKIE_SECURE"
 
     public static let smtpSmarthostKey = "SMTP_SMARTHOST"
     public static let smtpUserKey = "SMTP_AUTH_USERNAME"
