@@ -75,6 +75,12 @@ import X509
         #expect(wrong.stdout.contains("✗ Prometheus ready: 401 Unauthorized"))
         #expect(wrong.stdout.contains("✗ Alertmanager ready: 401 Unauthorized"))
 
+        // An http:// URL for the TLS edge: said plainly, nothing else tried.
+        let plain = try TestSupport.lookout(["doctor", "--url", "http://\(edgeHost)", "--env-file", envFile, "--no-test-push"])
+        #expect(plain.status == 1)
+        #expect(plain.stdout.contains("✗ TLS at the edge: :3000 redirects to https://\(edgeHost):3000/: the edge speaks TLS, but the URL is http://"), "\(plain.stdout)")
+        #expect(plain.stdout.contains("→ run doctor with --url https://\(edgeHost)"))
+
         // ---- certificates a client must refuse -------------------------------------------
         // A CA the client was not given: the system's roots alone do not vouch for the edge.
         let stranger = try TestSupport.lookout(["doctor", "--url", "https://\(edgeHost)", "--env-file", "/nonexistent/.env", "--no-test-push"])

@@ -116,29 +116,27 @@ def edge_ca(lab: Lab) -> Path:
 
 def edge_certificate(lab: Lab, env: dict[str, str]) -> None:
     """secrets/tls/{fullchain,privkey}.pem for the edge, made the way an operator makes them:
-    `lookout init --tls` on a scratch copy of the deployment's .env (its CA is kept there
-    across ups, as a deployment keeps secrets/ca/). Without the binary (no `swift build`
-    yet), the lab CA signs one with openssl instead, and lab/up says so."""
+    `lookout init --tls` on a scratch copy of the lab's env (its CA is kept there across ups,
+    as a deployment keeps secrets/ca/), the CA certificate copied to secrets/ca/."""
+    if not LOOKOUT.exists():
+        raise SystemExit(f"lab: {LOOKOUT} missing: run `swift build` first "
+                         "(`lookout init --tls` makes the edge's certificate; the collector is the same binary)")
+    scratch = lab.dir("edge-tls-init")
+    (scratch / ".env.example").write_text(ENV_EXAMPLE.read_text())
+    scratch_env = scratch / ".env"
+    scratch_env.touch(mode=0o600)
+    scratch_env.chmod(0o600)   # the lab's secrets are in it, as in <run>/env
+    scratch_env.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+    names = [a for n in EDGE_TLS_NAMES for a in ("--tls-name", n)]
+    done = subprocess.run([str(LOOKOUT), "init", "--dir", str(scratch), "--tls", *names],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"lab: lookout init --tls failed for the edge's certificate:\n{done.stderr}{done.stdout}")
     target = lab.dir("secrets", "tls")
-    if LOOKOUT.exists():
-        scratch = lab.dir("edge-tls-init")
-        (scratch / ".env.example").write_text(ENV_EXAMPLE.read_text())
-        (scratch / ".env").write_text("".join(f"{k}={v}\n" for k, v in env.items()))
-        names = [a for n in EDGE_TLS_NAMES for a in ("--tls-name", n)]
-        done = subprocess.run([str(LOOKOUT), "init", "--dir", str(scratch), "--tls", *names],
-                              capture_output=True, text=True)
-        if done.returncode != 0:
-            raise SystemExit(f"lab: lookout init --tls failed for the edge's certificate:\n{done.stderr}{done.stdout}")
-        for name in ("fullchain.pem", "privkey.pem"):
-            shutil.copyfile(scratch / "secrets" / "tls" / name, target / name)
-        shutil.copyfile(scratch / "secrets" / "ca" / "lookout-ca.crt", edge_ca(lab))
-    else:
-        print(f"lab: {LOOKOUT} missing: the edge's certificate comes from the lab CA (openssl), not `lookout init --tls`", flush=True)
-        ca_crt, crt, key = certificates(lab, EDGE_TLS_NAMES, prefix="edge")
-        shutil.copyfile(crt, target / "fullchain.pem")
-        shutil.copyfile(key, target / "privkey.pem")
-        shutil.copyfile(ca_crt, edge_ca(lab))
+    for name in ("fullchain.pem", "privkey.pem"):
+        shutil.copyfile(scratch / "secrets" / "tls" / name, target / name)
     (target / "privkey.pem").chmod(0o600)
+    shutil.copyfile(scratch / "secrets" / "ca" / "lookout-ca.crt", edge_ca(lab))
 
 
 def path_map(lab: Lab) -> dict[str, str]:
@@ -155,19 +153,19 @@ def path_map(lab: Lab) -> dict[str, str]:
     }
 
 
-def certificates(lab: Lab, names: list[str], prefix: str = "server") -> tuple[Path, Path, Path]:
+def certificates(lab: Lab, names: list[str]) -> tuple[Path, Path, Path]:
     """A lab CA and a server certificate for `names` (the SMTP sink's STARTTLS)."""
     d = lab.dir("tls")
     ca_key, ca_crt = d / "ca.key", d / "ca.crt"
-    key, crt = d / f"{prefix}.key", d / f"{prefix}.crt"
+    key, crt = d / "server.key", d / "server.crt"
     if not ca_crt.exists():
         subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30",
                         "-subj", f"/CN=Lookout lab CA {lab.name}", "-keyout", str(ca_key), "-out", str(ca_crt)],
                        check=True, capture_output=True)
-    sans = ",".join(f"IP:{n}" if n.replace(".", "").isdigit() else f"DNS:{n}" for n in names)
-    ext = d / f"{prefix}.ext"
+    sans = ",".join(f"DNS:{n}" for n in names)
+    ext = d / "server.ext"
     ext.write_text(f"subjectAltName={sans}\nextendedKeyUsage=serverAuth\n")
-    csr = d / f"{prefix}.csr"
+    csr = d / "server.csr"
     subprocess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={names[0]}",
                     "-keyout", str(key), "-out", str(csr)], check=True, capture_output=True)
     subprocess.run(["openssl", "x509", "-req", "-in", str(csr), "-CA", str(ca_crt), "-CAkey", str(ca_key),

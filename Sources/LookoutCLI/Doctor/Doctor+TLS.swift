@@ -25,6 +25,10 @@ extension Doctor {
         let plain = doors.filter { $0.url.scheme == "http" }
         let secure = doors.filter { $0.url.scheme == "https" }
         var results: [CheckResult] = []
+        if let door = plain.first, let speaksTLS = await speaksTLS(door) {
+            // An http:// URL for an edge that speaks TLS: nothing else can succeed.
+            return [.fail("TLS at the edge", speaksTLS, hint: "run doctor with --url https://\(door.host)")]
+        }
         if !plain.isEmpty {
             results.append(.warn("TLS at the edge", "\(plain.map { ":\($0.port)" }.joined(separator: ", ")) reached over plain http://: passwords cross the network readable",
                                  hint: "fine for a private lab (EDGE_SCHEME=http); otherwise enable TLS at the edge (lookout init --tls, docs/operations.md) and use --url https://…"))
@@ -34,6 +38,20 @@ extension Doctor {
         results.append(await plainHTTPRefused(secure))
         if let grafana = secure.first(where: { $0.port == "3000" }) { results.append(await hsts(grafana)) }
         return results
+    }
+
+    /// What a plain-HTTP request to a TLS door of the edge gets (nginx's 400 for HTTP on an
+    /// HTTPS port, or the redirect on :3000), described; nil when the door really is plain HTTP.
+    func speaksTLS(_ door: Door) async -> String? {
+        guard let response = try? await web.send(.GET, door.url.string ?? "") else { return nil }
+        let location = response.header("Location") ?? ""
+        if response.status == 400 && response.text.contains("HTTPS port") {
+            return ":\(door.port) speaks TLS (it answered 400 \"The plain HTTP request was sent to HTTPS port\"), but the URL is http://"
+        }
+        if (301...308).contains(response.status) && location.hasPrefix("https://") {
+            return ":\(door.port) redirects to \(location): the edge speaks TLS, but the URL is http://"
+        }
+        return nil
     }
 
     func certificate(_ doors: [Door]) async -> CheckResult {

@@ -16,7 +16,7 @@ public struct Doctor: Sendable {
         var report = CheckReport()
         let tls = await tlsChecks()
         report.append(contentsOf: tls)
-        if let refused = tls.first(where: { $0.name == "edge TLS certificate" && $0.status == .fail }) {
+        if let refused = tls.first(where: { ["edge TLS certificate", "TLS at the edge"].contains($0.name) && $0.status == .fail }) {
             // Every other check would fail on the same handshake (each after AsyncHTTPClient's
             // connect retries): one clear line instead of twenty.
             report.append(.skip("the other checks", "not run: no HTTPS connection to the edge can be trusted (\(refused.detail))"))
