@@ -17,7 +17,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import netns_harness as nh  # noqa: E402
 import tls_ca  # noqa: E402
-from edge_harness import (CREDS, DOORS, HOST, PUSH, REPO, UPSTREAMS, Edge, edge_argv,  # noqa: E402
+from edge_harness import (CREDS, DOORS, HOST, PUSH, REPO, UPSTREAMS, edge_argv,  # noqa: E402
                           etc_nginx, s_client, served_serial, start_edge)
 
 pytestmark = pytest.mark.skipif(nh.unavailable_reason() is not None,

@@ -10,6 +10,7 @@ The same page with an http:// push URL shows why TLS is needed: the browser bloc
 mixed content and nothing arrives.
 """
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -79,7 +80,6 @@ def process(argv: list[str], log: Path):
 def edge_config(tmp: Path, upstreams: dict[str, str], tls_dir: Path) -> Path:
     """The edge folder with only addresses and paths changed: doors on EDGE_IP, each upstream
     where this test runs it, the htpasswd files and the certificate where compose mounts them."""
-    import re
     edge = tmp / "edge"
     shutil.copytree(EDGE_DIR, edge)
     secrets = tmp / "secrets"
