@@ -22,6 +22,12 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        // TLS at the edge: `init --tls` issues a private CA and certificate, `check` reads them,
+        // `doctor` verifies the served certificate (swift-nio-ssl comes with AsyncHTTPClient).
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // The Loki push format (JSON), shared by the collector and the CLI's doctor.
@@ -52,6 +58,15 @@ let package = Package(
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         // `@main`: reads configuration and hands over to the libraries above.
@@ -75,7 +90,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LookoutCLITests",
-            dependencies: ["LookoutCLI", "lookout"],
+            dependencies: ["LookoutCLI", "lookout", .product(name: "X509", package: "swift-certificates")],
             // Deployment folders and golden --help texts, read from the source tree by path.
             exclude: ["Fixtures", "Golden"]
         ),

@@ -63,10 +63,11 @@ class Handler(BaseHTTPRequestHandler):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, default=3100)
+    parser.add_argument("--bind", default="0.0.0.0", help="address to listen on (a test binds loopback only)")
     parser.add_argument("--record", required=True, help="JSON-lines file the pushes are appended to")
     args = parser.parse_args()
     Handler.record_path = args.record
-    server = ThreadingHTTPServer(("0.0.0.0", args.port), Handler)
+    server = ThreadingHTTPServer((args.bind, args.port), Handler)
     print(f"fake-loki: THIS IS NOT LOKI; recording pushes on :{args.port} to {args.record}", flush=True)
     server.serve_forever()
 

@@ -13,10 +13,23 @@ struct LoginOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The deployment's .env to read credentials and origins from.", valueName: "path"))
     var envFile: String = "deploy/monitoring/.env"
 
+    @Option(help: ArgumentHelp("A CA certificate to trust for the edge besides the system's (default: secrets/ca/lookout-ca.crt beside --env-file, when it exists).", valueName: "path"))
+    var caFile: String?
+
     func validate() throws {
         if (user == nil) != (password == nil) {
             throw ValidationError("--user and --password go together.")
         }
+        if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+            throw ValidationError("--ca-file '\(caFile)' does not exist or cannot be read.")
+        }
+    }
+
+    /// --ca-file, else the private CA `lookout init --tls` keeps next to the deployment's .env.
+    var trustedCAFile: String? {
+        if let caFile { return caFile }
+        let beside = URL(fileURLWithPath: envFile).deletingLastPathComponent().appendingPathComponent(DeploymentContract.caCertificateFile).path
+        return FileManager.default.isReadableFile(atPath: beside) ? beside : nil
     }
 
     func resolve(grafanaUser: String? = nil, grafanaPassword: String? = nil, origin: String? = nil) -> Credentials {
@@ -43,7 +56,9 @@ struct DoctorCommand: AsyncParsableCommand {
             the loki:log_lines:rate5m series), /logger.js and the CORS preflight, a browser-like \
             test push, the nginx:* recording rules, Alertmanager's SMTP settings and the five \
             dashboards, and that Loki's query API and anonymous access to Prometheus and \
-            Alertmanager stay shut. Exits 1 when any check fails.
+            Alertmanager stay shut. With https:// it verifies the edge's certificate (and reports \
+            the days until it expires), that plain HTTP is refused and HSTS. Exits 1 when any \
+            check fails.
             """
     )
 
@@ -115,7 +130,7 @@ struct DoctorCommand: AsyncParsableCommand {
             alertmanagerURL: alertmanagerURL, prometheusAuth: credentials.prometheus,
             alertmanagerAuth: credentials.alertmanager, grafanaAuth: credentials.grafana,
             origin: credentials.origin, sinceSeconds: Int(PromDuration.seconds(since) ?? 900),
-            logsVia: logsVia, sendTestPush: !noTestPush, timeoutSeconds: timeout
+            logsVia: logsVia, sendTestPush: !noTestPush, timeoutSeconds: timeout, caFile: login.trustedCAFile
         )
         let report = await Doctor(options: options).run()
         print(json ? try report.renderJSON() : report.renderText(), terminator: "")

@@ -10,7 +10,8 @@ struct InitCommand: ParsableCommand {
         discussion: """
             Never overwrites an existing secret unless --force is given, and never prints one: \
             read them in the .env file. Prints what is left for you to fill in (SMTP, NFS mounts, \
-            application URL).
+            application URL). With --tls, also a private CA (kept once made) and the edge's \
+            certificate for the monitoring host's names, and where to install the CA.
             """
     )
 
@@ -32,6 +33,12 @@ struct InitCommand: ParsableCommand {
     @Flag(help: "Replace existing secrets and htpasswd files with new ones.")
     var force = false
 
+    @Flag(help: "Make a private CA and the edge's TLS certificate (for a private network; renewed when due).")
+    var tls = false
+
+    @Option(help: ArgumentHelp("Another name (DNS name or IP) for the edge's certificate; repeatable. The .env's public URLs' hosts are always included.", valueName: "name"))
+    var tlsName: [String] = []
+
     func validate() throws {
         if let appURL {
             guard let url = URL(string: appURL), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
@@ -47,6 +54,12 @@ struct InitCommand: ParsableCommand {
         if let alertTo, !alertTo.contains("@") {
             throw ValidationError("--alert-to must be an email address, got '\(alertTo)'.")
         }
+        if !tlsName.isEmpty && !tls {
+            throw ValidationError("--tls-name needs --tls.")
+        }
+        for name in tlsName where !Self.isCertificateName(name) {
+            throw ValidationError("--tls-name must be a DNS name (letters, digits, '-', '.', optionally starting with '*.') or an IP address, got '\(name)'.")
+        }
     }
 
     func run() throws {
@@ -56,9 +69,25 @@ struct InitCommand: ParsableCommand {
         }
         let options = Initializer.Options(
             directory: URL(fileURLWithPath: dir), appURL: appURL, smtpHost: smtpHost,
-            smtpUser: smtpUser, alertTo: alertTo, force: force
+            smtpUser: smtpUser, alertTo: alertTo, force: force, tls: tls, tlsNames: tlsName
         )
-        let summary = try Initializer(options: options).run()
-        print(summary.render(), terminator: "")
+        do {
+            let summary = try Initializer(options: options).run()
+            print(summary.render(), terminator: "")
+        } catch let problem as PEMFiles.Problem {
+            // A certificate or CA file init will not overwrite: say which and why, no stack of errors.
+            FileHandle.standardError.write(Data("lookout init: \(problem.description)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+
+    /// `monitoring.example.com`, `*.example.com`, `10.0.0.5`, `::1`.
+    static func isCertificateName(_ name: String) -> Bool {
+        if name.contains(":") { return name.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." } }
+        let labels = (name.hasPrefix("*.") ? String(name.dropFirst(2)) : name).split(separator: ".", omittingEmptySubsequences: false)
+        return !labels.isEmpty && labels.allSatisfy { label in
+            !label.isEmpty && label.count <= 63 && !label.hasPrefix("-") && !label.hasSuffix("-")
+                && label.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
+        }
     }
 }

@@ -22,7 +22,7 @@ struct Serve: AsyncParsableCommand {
     var lokiPassword: String?
     @Option(help: "Comma-separated browser origins allowed to push (exact match); `*` allows all. [LOOKOUT_ALLOWED_ORIGINS, default none]")
     var allowedOrigins: String?
-    @Option(help: "Push URL written into the served logger.js. [LOOKOUT_PUBLIC_PUSH_URL, default http://monitoring-host:3100/loki/api/v1/push]")
+    @Option(help: "Push URL written into the served logger.js. [LOOKOUT_PUBLIC_PUSH_URL, default https://monitoring-host:3100/loki/api/v1/push]")
     var publicPushURL: String?
     @Option(help: "Path of the logger.js file to serve. [LOOKOUT_LOGGER_JS, default /usr/share/lookout/logger.js]")
     var loggerJS: String?

@@ -45,7 +45,8 @@ struct TestAlertCommand: AsyncParsableCommand {
     func run() async throws {
         let credentials = login.resolve()
         let target = alertmanagerURL ?? DoctorOptions.withPort(url!, 9093)
-        let alert = TestAlert(options: .init(alertmanagerURL: target, auth: credentials.alertmanager, site: site, holdSeconds: hold))
+        let alert = TestAlert(options: .init(alertmanagerURL: target, auth: credentials.alertmanager, site: site, holdSeconds: hold,
+                                             caFile: login.trustedCAFile))
         let report = await alert.run { line in print(line) }
         if !report.succeeded { throw ExitCode.failure }
     }

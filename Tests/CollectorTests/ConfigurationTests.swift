@@ -9,7 +9,7 @@ import Testing
         #expect(configuration.port == 8081)
         #expect(configuration.lokiURL == "http://loki:3100")
         #expect(configuration.loggerJSPath == "/usr/share/lookout/logger.js")
-        #expect(configuration.publicPushURL == "http://monitoring-host:3100/loki/api/v1/push")
+        #expect(configuration.publicPushURL == "https://monitoring-host:3100/loki/api/v1/push")
         #expect(configuration.allowedOrigins == .none)
     }
 

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 @testable import LookoutCLI
 
@@ -6,7 +9,7 @@ import Testing
     /// A fixture made ready the way an operator would: `init`, then the SMTP password.
     static func preparedGoodDeployment() throws -> URL {
         let folder = try TestSupport.deployment("deployment-good")
-        _ = try Initializer(options: .init(directory: folder, smtpHost: "mail.shop.test:587", alertTo: "ops@shop.test")).run()
+        _ = try Initializer(options: .init(directory: folder, smtpHost: "mail.shop.test:587", alertTo: "ops@shop.test", tls: true)).run()
         try "smtp-relay-password-42".write(to: folder.appendingPathComponent("secrets/smtp_password"), atomically: true, encoding: .utf8)
         return folder
     }
@@ -57,6 +60,9 @@ import Testing
         failed("runbook anchors", "LookoutQueueStuck: #lookoutqueuestuck not in runbook.md")
         failed("logger endpoint and allowed origins agree", "port 3000, but the edge's push door is 3100")
         failed("logger endpoint and allowed origins agree", "http://application/ ends with /")
+        // No certificate yet (init was not run): the edge would not start.
+        failed("edge certificate", "secrets/tls/fullchain.pem is missing")
+        failed("public URLs use the edge's scheme", "LOOKOUT_PUBLIC_PUSH_URL does not start with https://")
         // What is not broken still passes.
         #expect(lines.contains { $0.hasPrefix("✓ promtool test rules:") })
         #expect(lines.contains { $0.hasPrefix("✓ five dashboards with stable uids:") })
@@ -131,12 +137,12 @@ import Testing
         try TestSupport.copyContents(of: real, into: folder)
         // Whatever .env or secrets this checkout holds must not influence the result.
         try? FileManager.default.removeItem(at: folder.appendingPathComponent(".env"))
-        for name in ["secrets/edge", "secrets/smtp_password"] { try? FileManager.default.removeItem(at: folder.appendingPathComponent(name)) }
+        for name in ["secrets/edge", "secrets/smtp_password", "secrets/tls", "secrets/ca"] { try? FileManager.default.removeItem(at: folder.appendingPathComponent(name)) }
         try FileManager.default.createDirectory(at: copy.appendingPathComponent("docs"), withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: TestSupport.packageRoot.appendingPathComponent("docs/runbook.md"),
                                          to: copy.appendingPathComponent("docs/runbook.md"))
 
-        _ = try Initializer(options: .init(directory: folder, smtpHost: "mail.shop.test:587", alertTo: "ops@shop.test")).run()
+        _ = try Initializer(options: .init(directory: folder, smtpHost: "mail.shop.test:587", alertTo: "ops@shop.test", tls: true)).run()
         try "smtp-relay-password-42".write(to: folder.appendingPathComponent("secrets/smtp_password"), atomically: true, encoding: .utf8)
         // RUNBOOK_BASE_URL is the one setting init cannot know; an operator edits it.
         var env = try DotEnv(contentsOf: folder.appendingPathComponent(".env"))
@@ -147,5 +153,161 @@ import Testing
 
         let report = DeploymentChecker(directory: folder).run()
         #expect(report.succeeded, "\(report.renderText())")
+        // nginx -t loaded the real edge config with the certificate init made, through the
+        // same /etc/nginx/tls paths compose mounts.
+        #expect(report.results.first { $0.name == "nginx -t (edge)" }?.status == .pass, "\(report.renderText())")
+        #expect(report.results.first { $0.name == "edge certificate" }?.status == .pass)
+        #expect(!report.results.contains { $0.status == .warn }, "\(report.renderText())")
+    }
+}
+
+/// `check`'s TLS lines on certificates made for each case: the deployment would not start, or
+/// clients would refuse it, and the line names the file.
+@Suite struct TLSCheckTests {
+    static func deployment() throws -> URL {
+        try CheckTests.preparedGoodDeployment()
+    }
+
+    static func line(_ folder: URL, _ name: String) -> CheckResult? {
+        DeploymentChecker(directory: folder, runTools: false).run().results.first { $0.name == name }
+    }
+
+    static let tls = "secrets/tls/"
+
+    /// A certificate from the deployment's own private CA, issued as if `now` were `issuedAt`.
+    static func issue(_ folder: URL, names: [String] = ["monitoring-host"], issuedAt: Date = Date(), keyOf other: Bool = false) throws {
+        let ca = PrivateCA(
+            certificate: try PEMFiles.certificates(at: folder.appendingPathComponent(DeploymentContract.caCertificateFile), named: "ca")[0],
+            key: try PEMFiles.privateKey(at: folder.appendingPathComponent(DeploymentContract.caKeyFile), named: "ca"))
+        let (certificate, key) = try ca.issue(names: names, now: issuedAt)
+        let wrongKey = try ca.issue(names: names).key
+        try (try certificate.serializeAsPEM().pemString).write(to: folder.appendingPathComponent(tls + "fullchain.pem"), atomically: true, encoding: .utf8)
+        try (try (other ? wrongKey : key).serializeAsPEM().pemString).write(to: folder.appendingPathComponent(tls + "privkey.pem"), atomically: true, encoding: .utf8)
+    }
+
+    @Test func initsCertificatePasses() throws {
+        let folder = try Self.deployment()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let line = try #require(Self.line(folder, "edge certificate"))
+        #expect(line.status == .pass, "\(line)")
+        #expect(line.detail.contains("issued by the private CA secrets/ca/lookout-ca.crt"))
+        #expect(line.detail.contains("secrets/tls/privkey.pem fits it"))
+        #expect(Self.line(folder, "edge certificate names")?.status == .pass)
+        #expect(Self.line(folder, "TLS at the edge")?.status == .pass)
+    }
+
+    @Test func missingCertificateFailsNamingTheFile() throws {
+        let folder = try Self.deployment()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try FileManager.default.removeItem(at: folder.appendingPathComponent(Self.tls + "fullchain.pem"))
+        let line = try #require(Self.line(folder, "edge certificate"))
+        #expect(line.status == .fail)
+        #expect(line.detail == "secrets/tls/fullchain.pem is missing")
+        #expect(line.hint?.contains("lookout init --tls") == true)
+    }
+
+    @Test func keyThatDoesNotFitFailsNamingBothFiles() throws {
+        let folder = try Self.deployment()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Self.issue(folder, keyOf: true)
+        let line = try #require(Self.line(folder, "edge certificate"))
+        #expect(line.status == .fail)
+        #expect(line.detail.hasPrefix("secrets/tls/privkey.pem does not fit secrets/tls/fullchain.pem"), "\(line.detail)")
+    }
+
+    @Test func expiredCertificateFails() throws {
+        let folder = try Self.deployment()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // Issued 900 days ago, valid 825 days: it ended 75 days ago.
+        try Self.issue(folder, issuedAt: Date().addingTimeInterval(-900 * 86_400))
+        let line = try #require(Self.line(folder, "edge certificate"))
+        #expect(line.status == .fail)
+        #expect(line.detail.hasPrefix("secrets/tls/fullchain.pem expired on "), "\(line.detail)")
+    }
+
+    @Test func certificateAboutToExpireWarns() throws {
+        let folder = try Self.deployment()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Self.issue(folder, issuedAt: Date().addingTimeInterval(-820 * 86_400))
+        let report = DeploymentChecker(directory: folder, runTools: false).run()
+        let line = try #require(report.results.first { $0.name == "edge certificate" })
+        #expect(line.status == .warn, "\(line)")
+        // 5 days minus the seconds since issuing (X.509 keeps whole seconds, so 4 or 5 whole days).
+        #expect(line.detail.contains("(4 days)") || line.detail.contains("(5 days)"), "\(line.detail)")
+        #expect(report.succeeded, "a warning does not fail check")
+        #expect(report.renderText().contains("⚠ edge certificate:"))
+    }
+
+    @Test func unreadableKeyFailsNamingTheFile() throws {
+        let folder = try Self.deployment()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let key = folder.appendingPathComponent(Self.tls + "privkey.pem")
+        try FileManager.default.setAttributes([.posixPermissions: 0o000], ofItemAtPath: key.path)
+        if getuid() == 0 {
+            // root reads anything: check as the unprivileged user an operator would be.
+            for path in [folder.path, folder.appendingPathComponent("secrets").path, folder.appendingPathComponent(Self.tls).path] {
+                try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: path)
+            }
+            let setpriv = try #require(TestSupport.tool("setpriv"), "setpriv (util-linux) runs check as nobody")
+            let result = try TestSupport.run(setpriv, ["--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                                                       TestSupport.lookoutBinary.path, "check", "--no-tools", folder.path])
+            #expect(result.stdout.contains("✗ edge certificate: secrets/tls/privkey.pem cannot be read by this user (permissions)"), "\(result.stdout)\(result.stderr)")
+            #expect(result.status == 1)
+        } else {
+            #expect(Self.line(folder, "edge certificate")?.detail == "secrets/tls/privkey.pem cannot be read by this user (permissions)")
+        }
+    }
+
+    @Test func namesTheURLsUseMustBeInTheCertificate() throws {
+        let folder = try Self.deployment()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var env = try DotEnv(contentsOf: folder.appendingPathComponent(".env"))
+        env["GRAFANA_ROOT_URL"] = "https://grafana.shop.test:3000/"
+        try env.render().write(to: folder.appendingPathComponent(".env"), atomically: true, encoding: .utf8)
+        let line = try #require(Self.line(folder, "edge certificate names"))
+        #expect(line.status == .fail)
+        #expect(line.detail.hasPrefix("grafana.shop.test (GRAFANA_ROOT_URL) not among the names of secrets/tls/fullchain.pem"), "\(line.detail)")
+        // A wildcard certificate for the domain covers it.
+        try Self.issue(folder, names: ["*.shop.test", "monitoring-host"])
+        #expect(Self.line(folder, "edge certificate names")?.status == .pass)
+    }
+
+    @Test func plainHTTPIsAWarningAndHTTPURLsMustFollow() throws {
+        let folder = try Self.deployment()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var env = try DotEnv(contentsOf: folder.appendingPathComponent(".env"))
+        env["EDGE_SCHEME"] = "http"
+        try env.render().write(to: folder.appendingPathComponent(".env"), atomically: true, encoding: .utf8)
+        let report = DeploymentChecker(directory: folder, runTools: false).run()
+        let scheme = try #require(report.results.first { $0.name == "TLS at the edge" })
+        #expect(scheme.status == .warn)
+        #expect(scheme.detail.contains("crosses the network readable"))
+        #expect(report.results.first { $0.name == "edge certificate" }?.status == .skip)
+        // The public URLs still say https: they would not reach a plain edge.
+        #expect(report.results.first { $0.name == "public URLs use the edge's scheme" }?.status == .fail)
+        // And Grafana's Secure cookie (the default) would make logging in impossible over http.
+        #expect(report.results.first { $0.name == "Grafana login cookie fits the scheme" }?.status == .fail)
+        env["GRAFANA_COOKIE_SECURE"] = "false"
+        try env.render().write(to: folder.appendingPathComponent(".env"), atomically: true, encoding: .utf8)
+        #expect(Self.line(folder, "Grafana login cookie fits the scheme")?.status == .pass)
+        env["EDGE_SCHEME"] = "https"
+        try env.render().write(to: folder.appendingPathComponent(".env"), atomically: true, encoding: .utf8)
+        #expect(Self.line(folder, "Grafana login cookie fits the scheme")?.status == .warn)
+
+        env["EDGE_SCHEME"] = "tls"
+        try env.render().write(to: folder.appendingPathComponent(".env"), atomically: true, encoding: .utf8)
+        #expect(Self.line(folder, "TLS at the edge")?.status == .fail)
+    }
+
+    @Test func httpsOriginWithHTTPPushURLIsStillRefused() throws {
+        let folder = try Self.deployment()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var env = try DotEnv(contentsOf: folder.appendingPathComponent(".env"))
+        env["LOOKOUT_ALLOWED_ORIGINS"] = "https://shop.test"
+        env["LOOKOUT_PUBLIC_PUSH_URL"] = "http://monitoring-host:3100/loki/api/v1/push"
+        try env.render().write(to: folder.appendingPathComponent(".env"), atomically: true, encoding: .utf8)
+        let line = try #require(Self.line(folder, "logger endpoint and allowed origins agree"))
+        #expect(line.status == .fail)
+        #expect(line.detail.contains("https://shop.test is https but LOOKOUT_PUBLIC_PUSH_URL is http: browsers block mixed content"))
     }
 }

@@ -57,6 +57,9 @@ import Testing
             (["doctor", "--url", "http://monitoring-host", "--since", "5x"], "--since must be a duration"),
             (["doctor", "--url", "http://monitoring-host", "--user", "admin"], "--user and --password go together"),
             (["test-alert"], "pass --url"),
+            (["init", "--dir", TestSupport.fixtures.appendingPathComponent("deployment-good").path, "--tls-name", "mon.test"], "--tls-name needs --tls"),
+            (["init", "--dir", TestSupport.fixtures.appendingPathComponent("deployment-good").path, "--tls", "--tls-name", "mon_test!"], "--tls-name must be a DNS name"),
+            (["doctor", "--url", "https://monitoring-host", "--ca-file", "/nonexistent/ca.crt"], "--ca-file '/nonexistent/ca.crt' does not exist"),
         ]
         for (arguments, message) in cases {
             let result = try TestSupport.lookout(arguments)

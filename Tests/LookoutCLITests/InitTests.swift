@@ -187,4 +187,120 @@ import Testing
         let none = try await web.send(.GET, url)
         #expect(none.status == 401)
     }
+
+    // MARK: - init --tls
+
+    static func openssl(_ arguments: [String]) throws -> String {
+        let openssl = try #require(TestSupport.tool("openssl"), "openssl is part of Debian's base system")
+        let result = try TestSupport.run(openssl, arguments)
+        return result.stdout + result.stderr
+    }
+
+    @Test func tlsMakesAPrivateCAAndACertificateOpenSSLVerifies() throws {
+        let folder = try TestSupport.deployment("deployment-good")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let result = try TestSupport.lookout(["init", "--dir", folder.path, "--tls", "--tls-name", "mon.shop.test", "--tls-name", "10.1.2.3"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let ca = folder.appendingPathComponent("secrets/ca/lookout-ca.crt"), caKey = folder.appendingPathComponent("secrets/ca/lookout-ca.key")
+        let certificate = folder.appendingPathComponent("secrets/tls/fullchain.pem"), key = folder.appendingPathComponent("secrets/tls/privkey.pem")
+        // An independent verifier: OpenSSL accepts the chain for TLS servers and each name.
+        for name in ["mon.shop.test", "monitoring-host"] {
+            let verified = try Self.openssl(["verify", "-CAfile", ca.path, "-purpose", "sslserver", "-verify_hostname", name, certificate.path])
+            #expect(verified.contains(": OK"), "\(name): \(verified)")
+        }
+        #expect(try Self.openssl(["verify", "-CAfile", ca.path, "-verify_ip", "10.1.2.3", certificate.path]).contains(": OK"))
+        #expect(!(try Self.openssl(["verify", "-CAfile", ca.path, "-verify_hostname", "other.shop.test", certificate.path]).contains(": OK")))
+        let text = try Self.openssl(["x509", "-in", certificate.path, "-noout", "-text"])
+        #expect(text.contains("DNS:mon.shop.test") && text.contains("IP Address:10.1.2.3") && text.contains("DNS:monitoring-host"))
+        #expect(text.contains("CA:FALSE") && text.contains("TLS Web Server Authentication"))
+        // The key fits the certificate (the same public key).
+        #expect(try Self.openssl(["pkey", "-in", key.path, "-pubout"]) == (try Self.openssl(["x509", "-in", certificate.path, "-noout", "-pubkey"])))
+        // Keys are for the owner only, and never printed.
+        for file in [caKey, key] {
+            #expect((try FileManager.default.attributesOfItem(atPath: file.path)[.posixPermissions] as? Int) == 0o600, "\(file.lastPathComponent)")
+            let body = try String(contentsOf: file, encoding: .utf8).split(separator: "\n").dropFirst().first.map(String.init) ?? ""
+            #expect(!body.isEmpty && !result.stdout.contains(body))
+        }
+        // Where the CA is and how to trust it on the application host.
+        #expect(result.stdout.contains("The private CA is \(ca.standardizedFileURL.path)"))
+        #expect(result.stdout.contains("PROMTAIL_CA_FILE=/etc/lookout/tls/lookout-ca.crt"))
+        #expect(result.stdout.contains("LOKI_DRIVER_CA_FILE=/etc/lookout/lookout-ca.crt"))
+        #expect(result.stdout.contains("update-ca-certificates"))
+        #expect(!result.stdout.contains("TLS certificate:"), "no TLS to-do once the certificate exists")
+        #expect(try Self.env(folder)["EDGE_SCHEME"] == "https")
+    }
+
+    @Test func tlsKeepsTheCAForGoodAndTheCertificateWhileItServes() throws {
+        let folder = try TestSupport.deployment("deployment-good")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func read(_ path: String) throws -> String { try String(contentsOf: folder.appendingPathComponent(path), encoding: .utf8) }
+        #expect(try TestSupport.lookout(["init", "--dir", folder.path, "--tls", "--tls-name", "10.1.2.3"]).status == 0)
+        let ca = try read("secrets/ca/lookout-ca.crt"), certificate = try read("secrets/tls/fullchain.pem")
+
+        let again = try TestSupport.lookout(["init", "--dir", folder.path, "--tls"])
+        #expect(again.status == 0)
+        #expect(again.stdout.contains("kept the private CA"))
+        #expect(again.stdout.contains("kept secrets/tls/fullchain.pem"))
+        #expect(try read("secrets/tls/fullchain.pem") == certificate)
+
+        // A new name: a new certificate from the same CA, which keeps the earlier names too.
+        let renamed = try TestSupport.lookout(["init", "--dir", folder.path, "--tls", "--tls-name", "mon.shop.test"])
+        #expect(renamed.stdout.contains("renewed: mon.shop.test was not among its names"), "\(renamed.stdout)")
+        #expect(try read("secrets/tls/fullchain.pem") != certificate)
+        let text = try Self.openssl(["x509", "-in", folder.appendingPathComponent("secrets/tls/fullchain.pem").path, "-noout", "-text"])
+        #expect(text.contains("DNS:mon.shop.test") && text.contains("IP Address:10.1.2.3"))
+
+        // --force replaces secrets and the certificate, never the CA everyone trusts.
+        #expect(try TestSupport.lookout(["init", "--dir", folder.path, "--tls", "--force"]).status == 0)
+        #expect(try read("secrets/ca/lookout-ca.crt") == ca)
+        #expect(try Self.openssl(["verify", "-CAfile", folder.appendingPathComponent("secrets/ca/lookout-ca.crt").path,
+                                  folder.appendingPathComponent("secrets/tls/fullchain.pem").path]).contains(": OK"))
+    }
+
+    @Test func tlsRenewsACertificateAboutToExpire() throws {
+        let folder = try TestSupport.deployment("deployment-good")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        _ = try Initializer(options: .init(directory: folder, tls: true)).run()
+        // Issued as if 810 days ago: 15 days left, under the 30-day renewal window.
+        try TLSCheckTests.issue(folder, issuedAt: Date().addingTimeInterval(-810 * 86_400))
+        let summary = try Initializer(options: .init(directory: folder, tls: true)).run()
+        #expect(summary.actions.contains { $0.contains("renewed: it expires within 30 days") }, "\(summary.actions)")
+        let renewed = try PEMFiles.certificates(at: folder.appendingPathComponent("secrets/tls/fullchain.pem"), named: "")[0]
+        #expect(CertificateFacts.daysLeft(renewed) >= 800)
+    }
+
+    @Test func tlsNeverReplacesTheOperatorsOwnCertificateWithoutForce() throws {
+        let folder = try TestSupport.deployment("deployment-good")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // An ACME certificate, say: from a CA that is not the private one.
+        let other = try PrivateCA.create(name: "Some public CA")
+        let (certificate, key) = try other.issue(names: ["monitoring-host"])
+        let tls = folder.appendingPathComponent("secrets/tls")
+        try FileManager.default.createDirectory(at: tls, withIntermediateDirectories: true)
+        let pem = try certificate.serializeAsPEM().pemString
+        try pem.write(to: tls.appendingPathComponent("fullchain.pem"), atomically: true, encoding: .utf8)
+        try (try key.serializeAsPEM().pemString).write(to: tls.appendingPathComponent("privkey.pem"), atomically: true, encoding: .utf8)
+
+        let refused = try TestSupport.lookout(["init", "--dir", folder.path, "--tls"])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("secrets/tls/fullchain.pem was not issued by the private CA (your own certificate?): kept; pass --force"), "\(refused.stderr)")
+        #expect(try String(contentsOf: tls.appendingPathComponent("fullchain.pem"), encoding: .utf8) == pem)
+        // Nothing was written on the way: no CA, no .env.
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("secrets/ca").path))
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent(".env").path))
+        // Without --tls, init leaves TLS alone and has no TLS to-do: the certificate is there.
+        let plain = try TestSupport.lookout(["init", "--dir", folder.path])
+        #expect(plain.status == 0 && !plain.stdout.contains("TLS certificate:"))
+        #expect(try TestSupport.lookout(["init", "--dir", folder.path, "--tls", "--force"]).status == 0)
+        #expect(try String(contentsOf: tls.appendingPathComponent("fullchain.pem"), encoding: .utf8) != pem)
+    }
+
+    @Test func withoutTLSInitSaysTheCertificateIsMissing() throws {
+        let folder = try TestSupport.deployment("deployment-good")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let result = try TestSupport.lookout(["init", "--dir", folder.path])
+        #expect(result.stdout.contains("TLS certificate: secrets/tls/fullchain.pem and privkey.pem are missing"), "\(result.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("secrets/ca").path))
+    }
 }
+

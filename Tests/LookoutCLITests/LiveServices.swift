@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import LookoutCLI
 
 /// The real Alertmanager from Debian (`prometheus-alertmanager`), on a free port, clustering off.
@@ -203,11 +206,12 @@ final class RealPrometheus: @unchecked Sendable {
     }
 }
 
-/// deploy/monitoring/edge/nginx.conf run by the real nginx, with only addresses and paths
-/// changed: its fixed ports move to 127.0.77.3 (the edge) and its upstream names to
-/// 127.0.77.2 (where the test starts each upstream on its compose port); the htpasswd files
-/// come from a folder `lookout init` wrote. Everything else (routing, Origin split, auth) is
-/// the file compose mounts.
+/// deploy/monitoring/edge (nginx.conf and what it includes) run by the real nginx, with only
+/// addresses and paths changed: its fixed ports move to 127.0.77.3 (the edge) and its upstream
+/// names to 127.0.77.2 (where the test starts each upstream on its compose port); the htpasswd
+/// files come from a folder `lookout init` wrote, the certificate from the deployment's
+/// EDGE_TLS_DIR (where compose mounts /etc/nginx/tls). Everything else (TLS settings, routing,
+/// Origin split, auth) is what compose mounts.
 final class RealEdge: @unchecked Sendable {
     static let edgeHost = "127.0.77.3"
     static let upstreamHost = "127.0.77.2"
@@ -215,6 +219,8 @@ final class RealEdge: @unchecked Sendable {
 
     let process: BackgroundProcess
     let folder: URL
+    /// The deployment's certificate folder the edge serves from (replace files, then reload()).
+    let tlsFolder: URL
 
     /// Fixed ports on two loopback addresses: usable only when nothing else holds them.
     static var addressesFree: Bool {
@@ -222,22 +228,30 @@ final class RealEdge: @unchecked Sendable {
             && TestSupport.tool("nginx") != nil
     }
 
-    init(deployment: URL) async throws {
+    init(deployment: URL, main: String = "nginx.conf") async throws {
         let nginx = try TestSupport.tool("nginx").orThrow("nginx is installed by scripts/install-deps")
         folder = try TestSupport.temporaryFolder("edge")
+        tlsFolder = deployment.appendingPathComponent("secrets/tls")
         let secrets = folder.appendingPathComponent("secrets")
         try FileManager.default.copyItem(at: deployment.appendingPathComponent("secrets/edge"), to: secrets)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: secrets.path)
-        var config = try String(contentsOf: deployment.appendingPathComponent("edge/nginx.conf"), encoding: .utf8)
-        func replace(_ pattern: String, _ template: String) {
-            let regex = try! NSRegularExpression(pattern: pattern)
-            config = regex.stringByReplacingMatches(in: config, range: NSRange(config.startIndex..., in: config), withTemplate: template)
+        let edge = folder.appendingPathComponent("edge")
+        try FileManager.default.createDirectory(at: edge, withIntermediateDirectories: true)
+        try TestSupport.copyContents(of: deployment.appendingPathComponent("edge"), into: edge)
+        let files = FileManager.default.enumerator(at: edge, includingPropertiesForKeys: nil)?.allObjects.compactMap { $0 as? URL } ?? []
+        for file in files where file.pathExtension == "conf" {
+            var config = try String(contentsOf: file, encoding: .utf8)
+            func replace(_ pattern: String, _ template: String) {
+                let regex = try! NSRegularExpression(pattern: pattern)
+                config = regex.stringByReplacingMatches(in: config, range: NSRange(config.startIndex..., in: config), withTemplate: template)
+            }
+            replace(#"(upstream\s+[^\s{]+\s*\{[^}]*?\bserver\s+)[A-Za-z][A-Za-z0-9_.-]*(:\d+)"#, "$1\(Self.upstreamHost)$2")
+            replace(#"\blisten\s+(?:[0-9.]+:)?(\d+)"#, "listen \(Self.edgeHost):$1")
+            replace(#"/etc/nginx/secrets/"#, secrets.path + "/")
+            replace(#"/etc/nginx/tls/"#, tlsFolder.path + "/")
+            try config.write(to: file, atomically: true, encoding: .utf8)
         }
-        replace(#"(upstream\s+[^\s{]+\s*\{[^}]*?\bserver\s+)[A-Za-z][A-Za-z0-9_.-]*(:\d+)"#, "$1\(Self.upstreamHost)$2")
-        replace(#"\blisten\s+(?:[0-9.]+:)?(\d+)"#, "listen \(Self.edgeHost):$1")
-        replace(#"/etc/nginx/secrets/"#, secrets.path + "/")
-        let file = folder.appendingPathComponent("nginx.conf")
-        try config.write(to: file, atomically: true, encoding: .utf8)
+        let file = edge.appendingPathComponent(main)
         process = try BackgroundProcess(nginx, ["-p", folder.path, "-e", "stderr", "-c", file.path,
                                                 "-g", "pid \(folder.path)/nginx.pid; daemon off;"],
                                         log: folder.appendingPathComponent("nginx.log"))
@@ -250,6 +264,11 @@ final class RealEdge: @unchecked Sendable {
     }
 
     var output: String { process.output }
+
+    /// What run-edge.sh's watcher does after a renewal: SIGHUP, new workers with the new files.
+    func reload() {
+        kill(process.process.processIdentifier, SIGHUP)
+    }
 
     func stop() {
         process.stop()

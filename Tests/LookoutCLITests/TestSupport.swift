@@ -56,8 +56,13 @@ enum TestSupport {
 
     /// Runs the `lookout` binary; stdout and stderr separately.
     static func lookout(_ arguments: [String], in directory: URL? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+        try run(lookoutBinary.path, arguments, in: directory)
+    }
+
+    /// Runs a program to its end; stdout and stderr separately.
+    static func run(_ executable: String, _ arguments: [String], in directory: URL? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
-        process.executableURL = lookoutBinary
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = directory }
         let out = Pipe(), err = Pipe()

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import X509
 @testable import LookoutCLI
 
 /// The small parsers the commands rely on.
@@ -186,5 +187,34 @@ import Testing
             """
         #expect(Doctor.smarthosts(inAlertmanagerConfig: yaml) == ["other.shop.test:25", "relay.shop.test:587"])
         #expect(Doctor.smarthosts(inAlertmanagerConfig: "receivers:\n  - name: none\n").isEmpty)
+    }
+}
+
+@Suite struct CertificateFactsTests {
+    static func certificate(_ names: [String]) throws -> X509.Certificate {
+        try PrivateCA.create(name: "unit").issue(names: names).certificate
+    }
+
+    @Test func namesMatchAsClientsMatchThem() throws {
+        let wildcard = try Self.certificate(["*.shop.test", "10.0.0.5", "::1", "Monitoring-Host"])
+        #expect(CertificateFacts.names(of: wildcard) == ["*.shop.test", "10.0.0.5", "::1", "Monitoring-Host"])
+        #expect(CertificateFacts.covers(wildcard, host: "mon.shop.test"))
+        #expect(CertificateFacts.covers(wildcard, host: "MON.SHOP.TEST"))
+        // One label only, and not the bare domain (RFC 6125).
+        #expect(!CertificateFacts.covers(wildcard, host: "a.mon.shop.test"))
+        #expect(!CertificateFacts.covers(wildcard, host: "shop.test"))
+        #expect(CertificateFacts.covers(wildcard, host: "10.0.0.5"))
+        #expect(!CertificateFacts.covers(wildcard, host: "10.0.0.6"))
+        #expect(CertificateFacts.covers(wildcard, host: "[::1]"))
+        #expect(CertificateFacts.covers(wildcard, host: "monitoring-host"))
+    }
+
+    @Test func aCASignsOnlyWhatItIssued() throws {
+        let ca = try PrivateCA.create(name: "one"), other = try PrivateCA.create(name: "two")
+        let issued = try ca.issue(names: ["monitoring-host"]).certificate
+        #expect(ca.signed(issued))
+        #expect(!other.signed(issued))
+        #expect(CertificateFacts.daysLeft(issued) == PrivateCA.serverLifetimeDays - 1 || CertificateFacts.daysLeft(issued) == PrivateCA.serverLifetimeDays)
+        #expect(PrivateCA.primaryName(["10.0.0.5", "mon.test"]) == "mon.test")
     }
 }

@@ -45,11 +45,14 @@ def _run(*cmd: str) -> None:
 class NamespacePair:
     """A door namespace and an upstream namespace; use as a context manager."""
 
-    def __init__(self, hostnames: list[str]):
+    def __init__(self, hostnames: list[str], local_names: list[str] = ()):
+        """`hostnames` resolve to the upstream namespace; `local_names` (e.g. the name the
+        edge's certificate is for) to the door namespace's own loopback."""
         tag = f"lk{os.getpid() % 100000}{int(time.time() * 1000) % 10000}"
         self.door = f"{tag}d"
         self.ups = f"{tag}u"
         self.hostnames = hostnames
+        self.local_names = list(local_names)
         self.tmp = Path(tempfile.mkdtemp(prefix="lookout-netns-"))
         # nginx workers run as an unprivileged user and read htpasswd files per request.
         self.tmp.chmod(0o755)
@@ -69,7 +72,8 @@ class NamespacePair:
             # `ip netns exec` bind-mounts /etc/netns/NAME/hosts over /etc/hosts.
             etc = Path("/etc/netns") / self.door
             etc.mkdir(parents=True, exist_ok=True)
-            lines = ["127.0.0.1 localhost"] + [f"{UPSTREAM_IP} {h}" for h in self.hostnames]
+            lines = [" ".join(["127.0.0.1", "localhost", *self.local_names])]
+            lines += [f"{UPSTREAM_IP} {h}" for h in self.hostnames]
             (etc / "hosts").write_text("\n".join(lines) + "\n")
         except Exception:
             self.__exit__(None, None, None)
@@ -108,9 +112,10 @@ class NamespacePair:
     def run_in_door(self, argv: list[str], binds=None, **kw) -> subprocess.CompletedProcess:
         return subprocess.run(self.door_cmd(argv, binds), capture_output=True, text=True, **kw)
 
-    def start_in_door(self, argv: list[str], binds=None, log_name="door.log") -> subprocess.Popen:
+    def start_in_door(self, argv: list[str], binds=None, log_name="door.log", env=None) -> subprocess.Popen:
         log = open(self.tmp / log_name, "wb")
-        proc = subprocess.Popen(self.door_cmd(argv, binds), stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(self.door_cmd(argv, binds), stdout=log, stderr=subprocess.STDOUT,
+                                env=None if env is None else {**os.environ, **env})
         self.procs.append(proc)
         return proc
 
@@ -152,6 +157,16 @@ def wait_for(check, what: str, timeout: float = 15.0) -> None:
             return
         time.sleep(0.05)
     raise TimeoutError(f"timed out waiting for {what}")
+
+
+def wait_for_value(check, timeout: float = 15.0, interval: float = 0.2):
+    """Polls check() until it is truthy; returns its last value (falsy after the timeout)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
 
 
 def read_records(path: Path) -> list[dict]:

@@ -166,7 +166,7 @@ def test_depends_on_waits_for_health(monitoring):
 
 def test_edge_waits_for_every_upstream_its_config_names(monitoring):
     """nginx resolves upstream names at start: each one must be a healthy service first."""
-    conf = (MONITORING / "edge" / "nginx.conf").read_text()
+    conf = "".join(f.read_text() for f in (MONITORING / "edge").rglob("*.conf"))
     upstreams = dict(re.findall(r"upstream\s+\S+\s*\{\s*server\s+([\w-]+):(\d+);", conf))
     assert upstreams, "no upstream blocks found in the edge config"
     assert set(upstreams) <= set(monitoring["services"]["edge"]["depends_on"])
@@ -206,10 +206,21 @@ def test_loki_driver_is_safe_and_not_looped(monitoring):
         for key, value in SAFE_DRIVER_OPTIONS.items():
             assert opts.get(key) == value, f"{name}: {key}"
         assert re.fullmatch(r"\d+m", opts["max-buffer-size"]), name
-        assert re.fullmatch(r"http://[^:@/]+:[^@/]+@127\.0\.0\.1:3100/loki/api/v1/push",
+        # Over TLS (the .env.example default, EDGE_SCHEME=https): the driver connects to
+        # 127.0.0.1 and checks the certificate against the host's name, never skipping it.
+        assert re.fullmatch(r"https://[^:@/]+:[^@/]+@127\.0\.0\.1:3100/loki/api/v1/push",
                             opts["loki-url"]), name
+        assert opts["loki-tls-server-name"] == "monitoring-host", name
+        assert opts["loki-tls-ca-file"] == "", name
+        assert "loki-tls-insecure-skip-verify" not in opts, name
         # The stack's own logs belong to no application: no `site` label.
         assert opts["loki-external-labels"] == "job=docker,container_name={{.Name}}", name
+
+
+def test_grafana_cookie_is_secure_behind_the_tls_edge(monitoring):
+    env = monitoring["services"]["grafana"]["environment"]
+    assert env["GF_SECURITY_COOKIE_SECURE"] == "true"
+    assert env["GF_SERVER_ROOT_URL"].startswith("https://")
 
 
 def test_prometheus_flags(monitoring):
@@ -258,12 +269,18 @@ def test_grafana_and_edge_folders_exist():
 def test_secrets_contract(monitoring):
     """The files secrets/README.md promises are the ones compose and the edge use."""
     readme = (MONITORING / "secrets" / "README.md").read_text()
-    conf = (MONITORING / "edge" / "nginx.conf").read_text()
+    conf = "".join(f.read_text() for f in (MONITORING / "edge" / "doors").glob("*.conf"))
     for door in ("prometheus", "alertmanager", "agents"):
         assert f"auth_basic_user_file /etc/nginx/secrets/{door}.htpasswd;" in conf
         assert f"`edge/{door}.htpasswd`" in readme
     edge_volumes = _raw(MONITORING / "docker-compose.yml")["services"]["edge"]["volumes"]
     assert "./secrets/edge:/etc/nginx/secrets:ro" in edge_volumes
+    # The certificate folder (a folder: a renewal that renames a file into place is seen).
+    assert "${EDGE_TLS_DIR:-./secrets/tls}:/etc/nginx/tls:ro" in edge_volumes
+    tls = (MONITORING / "edge" / "tls.conf").read_text()
+    for name in ("fullchain.pem", "privkey.pem"):
+        assert f"/etc/nginx/tls/{name};" in tls
+        assert f"`tls/{name}`" in readme
     assert monitoring["secrets"]["smtp_password"]["file"].endswith("/secrets/smtp_password")
     am_env = monitoring["services"]["alertmanager"]["environment"]
     assert am_env["SMTP_AUTH_PASSWORD_FILE"] == "/run/secrets/smtp_password"
@@ -295,8 +312,11 @@ def _app_checks(services: dict) -> None:
         assert any(v.endswith(f"/data/logs/{folder}:/var/log/{folder}:ro")
                    for v in promtail["volumes"]), folder
     env = promtail["environment"]
-    assert env["LOKI_PUSH_URL"] == "http://monitoring-host:3100/loki/api/v1/push"
+    assert env["LOKI_PUSH_URL"] == "https://monitoring-host:3100/loki/api/v1/push"
     assert {"LOKI_PUSH_USER", "LOKI_PUSH_PASSWORD", "LOOKOUT_SITE"} <= set(env)
+    # No private CA by default (a public certificate); its folder is mounted for when there is.
+    assert env["LOKI_PUSH_CA_FILE"] == ""
+    assert any(v.endswith("/tls:/etc/lookout/tls:ro") for v in promtail["volumes"])
 
     for name in ("redis", "backend", "worker", "frontend", "nginx", "promtail"):
         logging = services[name]["logging"]
@@ -305,7 +325,8 @@ def _app_checks(services: dict) -> None:
             assert logging["options"].get(key) == value, f"{name}: {key}"
         # Credentials for the edge's agents door, in the URL as the driver expects them.
         assert logging["options"]["loki-url"] == \
-            "http://agent:CHANGE-ME@monitoring-host:3100/loki/api/v1/push"
+            "https://agent:CHANGE-ME@monitoring-host:3100/loki/api/v1/push"
+        assert logging["options"]["loki-tls-ca-file"] == ""
         assert logging["options"]["loki-external-labels"] == \
             "job=docker,site=application,container_name={{.Name}}"
 

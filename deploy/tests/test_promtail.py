@@ -139,7 +139,11 @@ def test_monitoring_host_pushes_straight_to_loki():
 
 def test_application_host_pushes_through_the_edge_with_basic_auth():
     (default,) = load("application")["clients"]
-    assert default["url"] == "http://monitoring-host:3100/loki/api/v1/push"
+    assert default["url"] == "https://monitoring-host:3100/loki/api/v1/push"
+    # Verified TLS, never skipped: the system trust store unless a private CA is named.
+    assert default["tls_config"] == {"ca_file": ""}
+    assert load("application", {"LOKI_PUSH_CA_FILE": "/etc/lookout/tls/lookout-ca.crt"})[
+        "clients"][0]["tls_config"] == {"ca_file": "/etc/lookout/tls/lookout-ca.crt"}
     env = {"LOKI_PUSH_USER": "promtail", "LOKI_PUSH_PASSWORD": "s3cr#t: x", "LOKI_PUSH_URL": "https://logs.example:3100/loki/api/v1/push"}
     (client,) = load("application", env)["clients"]
     assert client["url"] == env["LOKI_PUSH_URL"]

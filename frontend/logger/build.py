@@ -21,7 +21,7 @@ from calmjs.parse.unparsers.es5 import minify_print
 HERE = Path(__file__).resolve().parent
 BUDGET_GZIP_BYTES = 2048
 # The collector replaces this literal with its configured push URL when it serves logger.js.
-ENDPOINT_LITERAL = "http://monitoring-host:3100/loki/api/v1/push"
+ENDPOINT_LITERAL = "https://monitoring-host:3100/loki/api/v1/push"
 
 
 def minify(source: str) -> str:

@@ -14,7 +14,7 @@
     var keep = function (e) { if (queue.length < 20) queue.push(e); };
     var inject = function () {
       var s = d.createElement('script');
-      s.src = 'http://monitoring-host:3000/logger.js';
+      s.src = 'https://monitoring-host:3000/logger.js';
       s.async = true;
       d.head.appendChild(s);
     };

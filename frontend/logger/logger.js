@@ -196,7 +196,7 @@
     me = d.currentScript;
     conf = w.LookoutConfig;
     // The collector rewrites this literal to its configured push URL when it serves the file.
-    endpoint = opt('endpoint', 'http://monitoring-host:3100/loki/api/v1/push');
+    endpoint = opt('endpoint', 'https://monitoring-host:3100/loki/api/v1/push');
     env = opt('env');
     release = opt('release');
     var sample = +opt('sample', 1), early = w.__lookout;

@@ -1,4 +1,5 @@
-"""The lab's .env, secrets and certificates — generated per lab, never the operator's.
+"""The lab's .env, secrets and certificates — generated per lab, never the operator's. The edge
+speaks TLS, as deployed (EDGE_SCHEME=https), with a certificate `lookout init --tls` makes.
 
 Compose reads deploy/monitoring/.env; the lab renders the compose files with its own env file
 (from .env.example, secrets replaced by random values) so a developer's real .env and secrets
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -19,9 +21,16 @@ SECRET_KEY = re.compile(r"PASSWORD|SECRET|TOKEN", re.I)
 # Lab-specific values: the browser reaches the monitoring host by its lab name, and the demo
 # page's origin is http://application inside the lab, or the published port on this host.
 LAB_VALUES = {
-    "LOOKOUT_PUBLIC_PUSH_URL": "http://monitoring-host:3100/loki/api/v1/push",
+    "LOOKOUT_PUBLIC_PUSH_URL": "https://monitoring-host:3100/loki/api/v1/push",
     "LOOKOUT_ALLOWED_ORIGINS": "http://application,http://localhost:8080,http://127.0.0.1:8080",
+    # TLS at the edge, as deployed: the lab's certificate is made by `lookout init --tls`.
+    "EDGE_SCHEME": "https",
+    "EDGE_TLS_SERVER_NAME": "monitoring-host",
 }
+# Names the edge's certificate is for: the lab's name for the monitoring host, the service's
+# own name, and this host's loopback for the ports lab/up publishes.
+EDGE_TLS_NAMES = ["monitoring-host", "edge", "localhost", "127.0.0.1"]
+LOOKOUT = REPO / ".build" / "debug" / "lookout"
 
 
 def parse_env(text: str) -> dict[str, str]:
@@ -47,7 +56,14 @@ def prepare(lab: Lab) -> Path:
     """Write <run>/env once per lab (kept across up/down, like a real .env)."""
     env_file = lab.run_dir / "env"
     if env_file.exists():
-        write_secrets(lab, parse_env(env_file.read_text()))   # secrets/ always follows env
+        env = parse_env(env_file.read_text())
+        # Settings added to .env.example since this lab's env was written, as `lookout init` adds them.
+        example = parse_env(ENV_EXAMPLE.read_text()) if ENV_EXAMPLE.exists() else {}
+        added = {k: LAB_VALUES.get(k, v) for k, v in example.items() if k not in env and not SECRET_KEY.search(k)}
+        if added:
+            env.update(added)
+            env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+        write_secrets(lab, env)   # secrets/ always follows env
         return env_file
     example = parse_env(ENV_EXAMPLE.read_text()) if ENV_EXAMPLE.exists() else {}
     env = {}
@@ -88,6 +104,39 @@ def write_secrets(lab: Lab, env: dict[str, str]) -> None:
     smtp = lab.dir("secrets") / "smtp_password"
     smtp.write_text("pass")   # no newline: Alertmanager < 0.27 would send it as part of the password
     smtp.chmod(0o644)
+    if env.get("EDGE_SCHEME", "https") == "https":
+        edge_certificate(lab, env)
+
+
+def edge_ca(lab: Lab) -> Path:
+    """The CA the edge's certificate comes from: what the tests, Chromium and doctor trust, at
+    the path `lookout init --tls` gives it (the demo's application-host Promtail mounts it)."""
+    return lab.dir("secrets", "ca") / "lookout-ca.crt"
+
+
+def edge_certificate(lab: Lab, env: dict[str, str]) -> None:
+    """secrets/tls/{fullchain,privkey}.pem for the edge, made the way an operator makes them:
+    `lookout init --tls` on a scratch copy of the lab's env (its CA is kept there across ups,
+    as a deployment keeps secrets/ca/), the CA certificate copied to secrets/ca/."""
+    if not LOOKOUT.exists():
+        raise SystemExit(f"lab: {LOOKOUT} missing: run `swift build` first "
+                         "(`lookout init --tls` makes the edge's certificate; the collector is the same binary)")
+    scratch = lab.dir("edge-tls-init")
+    (scratch / ".env.example").write_text(ENV_EXAMPLE.read_text())
+    scratch_env = scratch / ".env"
+    scratch_env.touch(mode=0o600)
+    scratch_env.chmod(0o600)   # the lab's secrets are in it, as in <run>/env
+    scratch_env.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+    names = [a for n in EDGE_TLS_NAMES for a in ("--tls-name", n)]
+    done = subprocess.run([str(LOOKOUT), "init", "--dir", str(scratch), "--tls", *names],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"lab: lookout init --tls failed for the edge's certificate:\n{done.stderr}{done.stdout}")
+    target = lab.dir("secrets", "tls")
+    for name in ("fullchain.pem", "privkey.pem"):
+        shutil.copyfile(scratch / "secrets" / "tls" / name, target / name)
+    (target / "privkey.pem").chmod(0o600)
+    shutil.copyfile(scratch / "secrets" / "ca" / "lookout-ca.crt", edge_ca(lab))
 
 
 def path_map(lab: Lab) -> dict[str, str]:

@@ -46,6 +46,12 @@ class LabSession:
         self.outside_fds = outside_fds
         self.env = labenv.values(lab)
         self.timeline = TIMINGS
+        # The edge speaks TLS: clients trust the CA its certificate comes from, nothing else.
+        self.ca = labenv.edge_ca(lab)
+        self.http = requests.Session()
+        self.http.verify = str(self.ca)
+        # Otherwise REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE from the environment win over `verify`.
+        self.http.trust_env = False
 
     # -- commands run in the namespaces the session started in (the host's) -------------
     def outside(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:

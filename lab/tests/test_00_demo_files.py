@@ -18,8 +18,8 @@ def test_demo_page_uses_the_logger_loader_unchanged_but_for_the_host():
     loader = LOADER.read_text().strip()
     page = (DEMO / "frontend" / "index.html").read_text()
     snippet = re.search(r"<script>\(function\(a,d\).*?</script>", page, re.S).group(0)
-    plain = "a.src='http://monitoring-host:3000/logger.js'"
-    demo = ("a.src=location.protocol+'//'+(location.hostname=='application'?'monitoring-host'"
+    plain = "a.src='https://monitoring-host:3000/logger.js'"
+    demo = ("a.src='https://'+(location.hostname=='application'?'monitoring-host'"
             ":location.hostname)+':3000/logger.js'")
     assert plain in loader
     assert snippet == loader.replace(plain, demo)

@@ -1,9 +1,12 @@
-"""The demo page in real headless Chromium → loader → logger.js from the edge → push through
-the edge → collector → Loki (the recording fake when Loki is not installed), with the labels
-the collector sets; and the collector's real-user histograms move."""
+"""The demo page in real headless Chromium → loader → logger.js from the edge over HTTPS → push
+through the edge over HTTPS → collector → Loki (the recording fake when Loki is not installed),
+with the labels the collector sets; and the collector's real-user histograms move."""
 import json
+import os
 import shutil
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -11,6 +14,17 @@ from prometheus_client.parser import text_string_to_metric_families
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+def trusting_home(ca: Path, home: Path) -> dict[str, str]:
+    nssdb = home / ".pki" / "nssdb"
+    nssdb.mkdir(parents=True)
+    certutil = shutil.which("certutil")
+    if not certutil:
+        pytest.fail("certutil (libnss3-tools) is not installed: scripts/install-deps installs it")
+    subprocess.run([certutil, "-d", f"sql:{nssdb}", "-N", "--empty-password"], check=True)
+    subprocess.run([certutil, "-d", f"sql:{nssdb}", "-A", "-t", "C,,", "-n", "lookout-lab-ca", "-i", str(ca)], check=True)
+    return {**os.environ, "HOME": str(home)}
 
 
 def collector_metrics() -> dict[str, float]:
@@ -23,7 +37,7 @@ def collector_metrics() -> dict[str, float]:
 
 
 @pytest.fixture
-def browser():
+def browser(lab, tmp_path):
     if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
         pytest.skip("chromium / chromedriver not installed")
     from selenium import webdriver
@@ -33,7 +47,10 @@ def browser():
     options.binary_location = CHROMIUM
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
         options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    # The edge speaks TLS with the lab's private CA: the browser trusts it as an operator's
+    # would (the CA in its NSS database), nothing is ignored.
+    env = trusting_home(lab.ca, tmp_path / "home")
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER, env=env), options=options)
     driver.set_page_load_timeout(30)
     try:
         yield driver
@@ -54,6 +71,13 @@ def test_frontend_events_reach_loki_with_collector_labels_and_histograms_move(la
     started = time.time()
     browser.get("http://application/")
     assert "Lookout demo" in browser.title
+    # The loader fetched logger.js from the edge over HTTPS (the page itself is the app's http).
+    logger = "https://monitoring-host:3000/logger.js"
+    deadline = time.time() + 10
+    while not browser.execute_script("return performance.getEntriesByName(arguments[0]).length", logger) and time.time() < deadline:
+        time.sleep(0.2)
+    assert browser.execute_script("return performance.getEntriesByName(arguments[0]).length", logger), \
+        f"logger.js not loaded from {logger}: {browser.get_log('browser')}"
     # The page works (the API through the application's nginx).
     browser.find_element("id", "fast").click()
     deadline = time.time() + 10

@@ -1,5 +1,6 @@
-"""`lookout doctor` and `lookout test-alert` against the running lab, through the real edge,
-with the lab's .env — as an operator would run them against a deployment."""
+"""`lookout doctor` and `lookout test-alert` against the running lab, through the real edge
+over HTTPS (trusting the CA of the edge's certificate), with the lab's .env — as an operator
+would run them against a deployment."""
 import json
 import subprocess
 import time
@@ -12,6 +13,9 @@ LOOKOUT = REPO / ".build" / "debug" / "lookout"
 
 # What the lab can satisfy whatever is missing from this machine.
 MUST_PASS = [
+    "edge TLS certificate",
+    "plain HTTP refused on the TLS doors",
+    "HSTS on the Grafana door",
     "Prometheus ready",
     "Alertmanager ready",
     "application probe succeeding",
@@ -27,8 +31,8 @@ MUST_PASS = [
 def lookout(lab, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     if not LOOKOUT.exists():
         pytest.skip(f"{LOOKOUT} missing (swift build)")
-    return subprocess.run([str(LOOKOUT), *args, "--url", "http://monitoring-host",
-                           "--env-file", str(lab.lab.run_dir / "env")],
+    return subprocess.run([str(LOOKOUT), *args, "--url", "https://monitoring-host",
+                           "--env-file", str(lab.lab.run_dir / "env"), "--ca-file", str(lab.ca)],
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -43,6 +47,10 @@ def test_doctor_passes_what_the_lab_runs_and_explains_every_failure(lab):
     status = {check["name"]: check["status"] for check in report["checks"]}
     missing = [name for name in MUST_PASS if status.get(name) != "pass"]
     assert not missing, f"doctor failed checks the lab satisfies: {missing}\n{done.stdout}"
+    # The edge's certificate: init made it for 825 days a moment ago.
+    certificate = next(c for c in report["checks"] if c["name"] == "edge TLS certificate")
+    assert "verified on :3000, :3100, :9090, :9093 for monitoring-host" in certificate["detail"]
+    assert "expires in 82" in certificate["detail"], certificate
     failed = [c for c in report["checks"] if c["status"] != "pass"]
     assert all(c.get("hint") for c in failed), "every failed check must say what to do"
     # The exit code tells the truth: non-zero exactly when a check failed.

@@ -1,7 +1,7 @@
 /// Everything `lookout serve` can be told. Defaults match docs/signals.md and docs/collector.md.
 public struct CollectorConfiguration: Sendable, Equatable {
     /// The endpoint literal that logger.js ships with; `/logger.js` replaces it with `publicPushURL`.
-    public static let loggerDefaultEndpoint = "http://monitoring-host:3100/loki/api/v1/push"
+    public static let loggerDefaultEndpoint = "https://monitoring-host:3100/loki/api/v1/push"
 
     public var host = "0.0.0.0"
     public var port = 8081

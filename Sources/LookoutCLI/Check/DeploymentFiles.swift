@@ -59,12 +59,26 @@ public struct DeploymentFiles: Sendable {
             return object["panels"] != nil
         }
     }
-    /// The edge's main nginx config (the one with an `http {` block).
-    public var edgeNginxConfig: URL? {
-        files(under: "edge", extensions: ["conf"]).first { url in
+    /// The edge's main nginx config for a scheme: the file edge/run-edge.sh starts
+    /// (`nginx.conf` with TLS, `nginx-plain-http.conf` without), else any file with an `http {` block.
+    public func edgeNginxConfig(scheme: String = DeploymentContract.defaultEdgeScheme) -> URL? {
+        let mains = files(under: "edge", extensions: ["conf"]).filter { url in
             guard let text = try? String(contentsOf: url, encoding: .utf8) else { return false }
             return text.range(of: #"(?m)^\s*http\s*\{"#, options: .regularExpression) != nil
         }
+        let expected = scheme == "http" ? "nginx-plain-http.conf" : "nginx.conf"
+        return mains.first { $0.lastPathComponent == expected } ?? mains.first
+    }
+
+    /// The folder compose mounts at /etc/nginx/tls: EDGE_TLS_DIR, relative to this folder.
+    public func edgeTLSFolder(env: [String: String]) -> URL {
+        let value = env[DeploymentContract.edgeTLSDirKey].flatMap { $0.isEmpty ? nil : $0 } ?? DeploymentContract.defaultEdgeTLSDir
+        return value.hasPrefix("/") ? URL(fileURLWithPath: value) : root.appendingPathComponent(value).standardizedFileURL
+    }
+
+    /// EDGE_SCHEME as compose passes it to the edge (`https` when unset).
+    public static func edgeScheme(env: [String: String]) -> String {
+        env[DeploymentContract.edgeSchemeKey].flatMap { $0.isEmpty ? nil : $0 } ?? DeploymentContract.defaultEdgeScheme
     }
 
     public func relative(_ url: URL) -> String {

@@ -52,7 +52,7 @@ enum OriginCheck {
 
         guard problems.isEmpty else {
             return .fail(name, problems.joined(separator: "; "),
-                         hint: "set \(originsKey) to the application's origin(s) as browsers send them (e.g. http://application) and \(endpointKey) to http://<monitoring-host>:3100\(pushPath)")
+                         hint: "set \(originsKey) to the application's origin(s) as browsers send them (e.g. https://application) and \(endpointKey) to https://<monitoring-host>:3100\(pushPath)")
         }
         return .pass(name, "logger.js on \(origins.joined(separator: ", ")) pushes to \(endpoint)")
     }

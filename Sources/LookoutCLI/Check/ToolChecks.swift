@@ -102,7 +102,7 @@ enum ToolChecks {
                                  hint: "run lookout check on the deploy/monitoring folder"))
         }
 
-        results.append(NginxCheck.run(files, nginx: tools.nginx))
+        results.append(NginxCheck.run(files, nginx: tools.nginx, env: env))
         return results
     }
 }

@@ -9,11 +9,19 @@ public struct Doctor: Sendable {
 
     public init(options: DoctorOptions) {
         self.options = options
-        web = WebClient(timeoutSeconds: options.timeoutSeconds)
+        web = WebClient(timeoutSeconds: options.timeoutSeconds, caFile: options.caFile)
     }
 
     public func run() async -> CheckReport {
         var report = CheckReport()
+        let tls = await tlsChecks()
+        report.append(contentsOf: tls)
+        if let refused = tls.first(where: { ["edge TLS certificate", "TLS at the edge"].contains($0.name) && $0.status == .fail }) {
+            // Every other check would fail on the same handshake (each after AsyncHTTPClient's
+            // connect retries): one clear line instead of twenty.
+            report.append(.skip("the other checks", "not run: no HTTPS connection to the edge can be trusted (\(refused.detail))"))
+            return report
+        }
         report.append(await grafanaHealth())
         report.append(await ready("Prometheus ready", options.prometheusURL + "/-/ready", auth: options.prometheusAuth, port: "9090"))
         report.append(await ready("Alertmanager ready", options.alertmanagerURL + "/-/ready", auth: options.alertmanagerAuth, port: "9093"))

@@ -25,6 +25,8 @@ public struct DoctorOptions: Sendable {
     public var logsVia: LogsVia
     public var sendTestPush: Bool
     public var timeoutSeconds: Int64
+    /// A CA certificate trusted for the edge besides the system's (the private CA of `init --tls`).
+    public var caFile: String?
 
     public enum LogsVia: String, Sendable, CaseIterable {
         /// Loki through Grafana's datasource proxy (needs the Grafana admin login): the lines themselves.
@@ -41,7 +43,7 @@ public struct DoctorOptions: Sendable {
         grafanaURL: String? = nil, pushURL: String? = nil, prometheusURL: String? = nil, alertmanagerURL: String? = nil,
         prometheusAuth: BasicAuth? = nil, alertmanagerAuth: BasicAuth? = nil, grafanaAuth: BasicAuth? = nil,
         origin: String? = nil, sinceSeconds: Int = 900, logSources: [String] = defaultLogSources,
-        logsVia: LogsVia = .grafana, sendTestPush: Bool = true, timeoutSeconds: Int64 = 10
+        logsVia: LogsVia = .grafana, sendTestPush: Bool = true, timeoutSeconds: Int64 = 10, caFile: String? = nil
     ) {
         func port(_ number: Int) -> String { Self.withPort(baseURL, number) }
         self.grafanaURL = Self.trim(grafanaURL ?? port(3000))
@@ -57,6 +59,7 @@ public struct DoctorOptions: Sendable {
         self.logsVia = logsVia
         self.sendTestPush = sendTestPush
         self.timeoutSeconds = timeoutSeconds
+        self.caFile = caFile
     }
 
     /// `http://monitoring-host` + 9090 → `http://monitoring-host:9090` (an explicit port is replaced).

@@ -12,15 +12,21 @@ public struct Initializer: Sendable {
         public var smtpUser: String?
         public var alertTo: String?
         public var force: Bool
+        /// Make (or renew) the private CA and the edge's certificate.
+        public var tls: Bool
+        /// Extra names (DNS names or IP addresses) for the edge's certificate.
+        public var tlsNames: [String]
 
         public init(directory: URL, appURL: String? = nil, smtpHost: String? = nil, smtpUser: String? = nil,
-                    alertTo: String? = nil, force: Bool = false) {
+                    alertTo: String? = nil, force: Bool = false, tls: Bool = false, tlsNames: [String] = []) {
             self.directory = directory
             self.appURL = appURL
             self.smtpHost = smtpHost
             self.smtpUser = smtpUser
             self.alertTo = alertTo
             self.force = force
+            self.tls = tls
+            self.tlsNames = tlsNames
         }
     }
 
@@ -28,9 +34,14 @@ public struct Initializer: Sendable {
     public struct Summary: Sendable {
         public var actions: [String] = []
         public var todo: [String] = []
+        /// With --tls: where the private CA is and who must trust it (first line is the heading).
+        public var trust: [String] = []
 
         public func render() -> String {
             var text = actions.map { "• \($0)" }.joined(separator: "\n") + "\n"
+            if let heading = trust.first {
+                text += "\n\(heading)\n" + trust.dropFirst().map { "  - \($0)" }.joined(separator: "\n") + "\n"
+            }
             if !todo.isEmpty {
                 text += "\nStill to do:\n" + todo.map { "  - \($0)" }.joined(separator: "\n") + "\n"
             }
@@ -121,6 +132,13 @@ public struct Initializer: Sendable {
         set(DeploymentContract.smtpUserKey, options.smtpUser)
         set(DeploymentContract.alertToKey, options.alertTo)
 
+        // Before .env is written: --tls turns EDGE_SCHEME back to https.
+        var tls = TLSOutcome()
+        if options.tls {
+            try FileWriter.makeFolder(root.appendingPathComponent(DeploymentContract.secretsFolder), permissions: 0o700)
+            tls = try writeTLS(env: &env)
+        }
+
         let previous = envExisted ? try? String(contentsOf: envURL, encoding: .utf8) : nil
         let changed = previous != env.render()
         if changed { try FileWriter.write(env.render(), to: envURL, permissions: 0o600) }
@@ -138,6 +156,8 @@ public struct Initializer: Sendable {
         }
         summary.actions.append(try writeProbeTargets())
         summary.actions.append(try writeSMTPPassword())
+        summary.actions.append(contentsOf: tls.actions)
+        summary.trust = tls.trust
         summary.todo = Self.consequences(ofReplacing: replaced) + todo(env: env)
         return summary
     }
@@ -249,6 +269,13 @@ public struct Initializer: Sendable {
         }
         if !publicURLs.isEmpty {
             todo.append("public address: \(publicURLs.joined(separator: ", ")) use the placeholder name monitoring-host; set this host's real name unless browsers and agents resolve it")
+        }
+        let scheme = env[DeploymentContract.edgeSchemeKey].flatMap { $0.isEmpty ? nil : $0 } ?? DeploymentContract.defaultEdgeScheme
+        let folder = Self.tlsFolder(root: root, env: env)
+        if scheme == "http" {
+            todo.append("TLS: \(DeploymentContract.edgeSchemeKey)=http in .env: the edge speaks plain HTTP and every password crosses the network readable; for a private lab only (rerun with --tls for a private CA)")
+        } else if !FileManager.default.fileExists(atPath: folder.appendingPathComponent(DeploymentContract.edgeCertificateFile).path) {
+            todo.append("TLS certificate: \(relative(folder))/\(DeploymentContract.edgeCertificateFile) and \(DeploymentContract.edgeKeyFile) are missing and the edge will not start without them: rerun with --tls (a private CA for a private network) or put your certificate there (docs/operations.md, TLS)")
         }
         todo.append("NFS: mount the application host's log folders at /mnt/nginx-logs, /mnt/app-logs, /mnt/redis-logs (placeholder export nfs-server:/data/logs; see docs)")
         return todo

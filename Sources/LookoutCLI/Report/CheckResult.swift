@@ -3,7 +3,8 @@ import Foundation
 /// The outcome of one check, as `check` and `doctor` print it: one line, and a hint when it failed.
 public struct CheckResult: Sendable, Equatable, Codable {
     public enum Status: String, Sendable, Codable {
-        case pass, fail, skip
+        /// `warn`: works, but the operator should know (e.g. plain HTTP chosen for a lab); the exit code stays 0.
+        case pass, fail, skip, warn
     }
 
     public var name: String
@@ -31,6 +32,11 @@ public struct CheckResult: Sendable, Equatable, Codable {
     public static func skip(_ name: String, _ detail: String) -> CheckResult {
         CheckResult(name: name, status: .skip, detail: detail)
     }
+
+    /// Not a failure, but worth a line the operator cannot miss; the hint says what would fix it.
+    public static func warn(_ name: String, _ detail: String, hint: String) -> CheckResult {
+        CheckResult(name: name, status: .warn, detail: detail, hint: hint)
+    }
 }
 
 /// A list of check results, rendered for people (one line each) or for machines (JSON).
@@ -47,7 +53,8 @@ public struct CheckReport: Sendable, Codable {
     public mutating func append(_ result: CheckResult) { results.append(result) }
     public mutating func append(contentsOf more: [CheckResult]) { results.append(contentsOf: more) }
 
-    /// `✓ name: detail`, `✗ name: detail` + `  → hint`, `– name: detail`; a summary line last.
+    /// `✓ name: detail`, `✗ name: detail` + `  → hint`, `⚠ name: detail` + `  → hint`,
+    /// `– name: detail`; a summary line last.
     public func renderText() -> String {
         var lines: [String] = []
         for result in results {
@@ -56,16 +63,19 @@ public struct CheckReport: Sendable, Codable {
             case .pass: mark = "✓"
             case .fail: mark = "✗"
             case .skip: mark = "–"
+            case .warn: mark = "⚠"
             }
             lines.append("\(mark) \(result.name): \(result.detail)")
-            if result.status == .fail, let hint = result.hint {
+            if result.status == .fail || result.status == .warn, let hint = result.hint {
                 lines.append("  → \(hint)")
             }
         }
         let passed = results.filter { $0.status == .pass }.count
         let skipped = results.filter { $0.status == .skip }.count
         // Not "N passed, N failed": CI reads that exact shape as a test runner's closing line.
-        lines.append("checks: \(passed) ok, \(failed.count) failing, \(skipped) skipped")
+        let warnings = results.filter { $0.status == .warn }.count
+        lines.append("checks: \(passed) ok, \(failed.count) failing, \(skipped) skipped"
+            + (warnings > 0 ? ", \(warnings) warning\(warnings == 1 ? "" : "s")" : ""))
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -28,14 +28,34 @@ public enum DeploymentContract {
 
     public static let grafanaAdminUserKey = "GRAFANA_ADMIN_USER"
     public static let grafanaAdminPasswordKey = "GRAFANA_ADMIN_PASSWORD"
+    /// GF_SECURITY_COOKIE_SECURE: true behind TLS (compose's default), false for a plain-HTTP lab.
+    public static let grafanaCookieSecureKey = "GRAFANA_COOKIE_SECURE"
 
     public static let smtpSmarthostKey = "SMTP_SMARTHOST"
     public static let smtpUserKey = "SMTP_AUTH_USERNAME"
     public static let alertToKey = "ALERT_EMAIL_TO"
-    /// The public URL browsers load logger.js from and push to (e.g. http://monitoring-host:3100/loki/api/v1/push).
+    /// The public URL browsers load logger.js from and push to (e.g. https://monitoring-host:3100/loki/api/v1/push).
     public static let loggerEndpointKey = "LOOKOUT_PUBLIC_PUSH_URL"
     /// Comma-separated origins the collector grants CORS to (the application's origin).
     public static let allowedOriginsKey = "LOOKOUT_ALLOWED_ORIGINS"
+
+    /// TLS at the edge: `https` (default) or `http` (a private lab only), as run-edge.sh reads it.
+    public static let edgeSchemeKey = "EDGE_SCHEME"
+    public static let defaultEdgeScheme = "https"
+    /// The certificate folder compose mounts at /etc/nginx/tls (relative to the deployment folder).
+    public static let edgeTLSDirKey = "EDGE_TLS_DIR"
+    public static let defaultEdgeTLSDir = "./secrets/tls"
+    /// The file names edge/tls.conf reads from that folder.
+    public static let edgeCertificateFile = "fullchain.pem"
+    public static let edgeKeyFile = "privkey.pem"
+    /// The name the Docker driver on the monitoring host checks the certificate against.
+    public static let edgeServerNameKey = "EDGE_TLS_SERVER_NAME"
+    /// The public URLs whose hosts the certificate must name and whose scheme must be the edge's.
+    public static let publicURLKeys = ["GRAFANA_ROOT_URL", "PROMETHEUS_EXTERNAL_URL", "ALERTMANAGER_EXTERNAL_URL", "LOOKOUT_PUBLIC_PUSH_URL"]
+    /// `lookout init --tls`'s private CA: never mounted into a container.
+    public static let caFolder = "secrets/ca"
+    public static let caCertificateFile = "secrets/ca/lookout-ca.crt"
+    public static let caKeyFile = "secrets/ca/lookout-ca.key"
 
     public static let probeTargetsFile = "prometheus/targets/http-probes.yml"
     public static let smtpPasswordFile = "secrets/smtp_password"

@@ -1,7 +1,9 @@
 import AsyncHTTPClient
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 
 /// One HTTP answer, fully read (the doctor's responses are small).
 public struct WebResponse: Sendable {
@@ -32,23 +34,45 @@ public struct BasicAuth: Sendable {
     }
 }
 
-/// Thin wrapper over AsyncHTTPClient's shared client: no redirects followed (an edge that
-/// redirects to a login page must show up as such), a timeout per request, a body cap.
+/// Thin wrapper over AsyncHTTPClient: no redirects followed (an edge that redirects to a login
+/// page must show up as such), a timeout per request, a body cap. HTTPS is always verified
+/// (certificate chain and host name), against the system's roots plus `caFile` when given
+/// (the private CA of `lookout init --tls`).
 public struct WebClient: Sendable {
     public var timeout: TimeAmount
+    public var caFile: String?
 
-    public init(timeoutSeconds: Int64 = 10) {
+    public init(timeoutSeconds: Int64 = 10, caFile: String? = nil) {
         timeout = .seconds(timeoutSeconds)
+        self.caFile = caFile
     }
 
-    static let client: HTTPClient = {
-        var configuration = HTTPClient.Configuration()
-        configuration.redirectConfiguration = .disallow
-        // AsyncHTTPClient retries a refused connection until the connect timeout: keep it short
-        // so that a door that is down is reported in seconds, not after a long wait.
-        configuration.timeout = .init(connect: .seconds(3), read: .seconds(30))
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-    }()
+    /// The TLS settings every client of the edge gets: full verification, TLS 1.2 or newer.
+    public static func tlsConfiguration(caFile: String?) -> TLSConfiguration {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.certificateVerification = .fullVerification
+        tls.minimumTLSVersion = .tlsv12
+        if let caFile { tls.additionalTrustRoots = [.file(caFile)] }
+        return tls
+    }
+
+    /// One long-lived client per trust configuration (the process ends without shutting them down).
+    private static let clients = NIOLockedValueBox<[String: HTTPClient]>([:])
+
+    var client: HTTPClient {
+        Self.clients.withLockedValue { clients in
+            let key = caFile ?? ""
+            if let existing = clients[key] { return existing }
+            var configuration = HTTPClient.Configuration(tlsConfiguration: Self.tlsConfiguration(caFile: caFile))
+            configuration.redirectConfiguration = .disallow
+            // AsyncHTTPClient retries a refused connection until the connect timeout: keep it short
+            // so that a door that is down is reported in seconds, not after a long wait.
+            configuration.timeout = .init(connect: .seconds(3), read: .seconds(30))
+            let created = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            clients[key] = created
+            return created
+        }
+    }
 
     public func send(
         _ method: HTTPMethod = .GET,
@@ -62,7 +86,7 @@ public struct WebClient: Sendable {
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let auth { request.headers.replaceOrAdd(name: "Authorization", value: auth.headerValue) }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-        let response = try await Self.client.execute(request, timeout: timeout)
+        let response = try await client.execute(request, timeout: timeout)
         let buffer = try await response.body.collect(upTo: 8 << 20)
         return WebResponse(
             status: Int(response.status.code),
@@ -85,6 +109,10 @@ func describe(_ error: any Error) -> String {
         ("getaddrinfo", "host name not found"),
         ("No address associated", "host name not found"),
         ("remoteConnectionClosed", "connection closed by the server"),
+        ("CERTIFICATE_VERIFY_FAILED", "the edge's TLS certificate was refused (expired, or from a CA not trusted here: lookout doctor explains which)"),
+        ("failedToValidateHostname", "the edge's TLS certificate is not for this host name (lookout doctor shows its names)"),
+        ("handshakeFailed", "TLS handshake failed (lookout doctor explains why)"),
+        ("WRONG_VERSION_NUMBER", "the server does not speak TLS here (plain HTTP?): use http:// or enable TLS at the edge"),
     ]
     return known.first { text.contains($0.0) }?.1 ?? text
 }

@@ -11,14 +11,17 @@ public struct TestAlert: Sendable {
         /// How long the alert stays firing; nil: Alertmanager's group_wait + 30 s, so the firing email goes out.
         public var holdSeconds: Double?
         public var timeoutSeconds: Int64
+        /// A CA certificate trusted for the edge besides the system's (the private CA of `init --tls`).
+        public var caFile: String?
 
         public init(alertmanagerURL: String, auth: BasicAuth? = nil, site: String = DeploymentContract.defaultSite,
-                    holdSeconds: Double? = nil, timeoutSeconds: Int64 = 10) {
+                    holdSeconds: Double? = nil, timeoutSeconds: Int64 = 10, caFile: String? = nil) {
             self.alertmanagerURL = DoctorOptions.trim(alertmanagerURL)
             self.auth = auth
             self.site = site
             self.holdSeconds = holdSeconds
             self.timeoutSeconds = timeoutSeconds
+            self.caFile = caFile
         }
     }
 
@@ -31,7 +34,7 @@ public struct TestAlert: Sendable {
 
     public init(options: Options) {
         self.options = options
-        web = WebClient(timeoutSeconds: options.timeoutSeconds)
+        web = WebClient(timeoutSeconds: options.timeoutSeconds, caFile: options.caFile)
         runID = SecretGenerator.password(length: 8).lowercased()
     }
 

@@ -9,7 +9,7 @@ import Testing
 
 /// A logger.js stand-in with the endpoint literal the real one carries.
 let sampleLoggerSource = """
-    (function(){var ENDPOINT="http://monitoring-host:3100/loki/api/v1/push";window.lookout={endpoint:ENDPOINT};})();
+    (function(){var ENDPOINT="https://monitoring-host:3100/loki/api/v1/push";window.lookout={endpoint:ENDPOINT};})();
     """
 
 /// Writes `source` to a temporary file named after its content and returns its path. Same

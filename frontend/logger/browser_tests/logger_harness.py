@@ -4,6 +4,7 @@ fail, and headless Chromium. Everything binds 127.0.0.1 on a free port and stops
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import statistics
@@ -16,8 +17,8 @@ from pathlib import Path
 
 LOGGER_DIR = Path(__file__).resolve().parent.parent
 REPO = LOGGER_DIR.parent.parent
-SCRIPT_URL_LITERAL = "http://monitoring-host:3000/logger.js"
-PUSH_URL_LITERAL = "http://monitoring-host:3100/loki/api/v1/push"
+SCRIPT_URL_LITERAL = "https://monitoring-host:3000/logger.js"
+PUSH_URL_LITERAL = "https://monitoring-host:3100/loki/api/v1/push"
 PUSH_PATH = "/loki/api/v1/push"
 
 
@@ -40,21 +41,28 @@ def wait_until(predicate, timeout: float, interval: float = 0.05):
 class Nginx:
     """The real nginx serving one folder, with a config of its own in a temp dir."""
 
-    def __init__(self, root: Path, headers: dict[str, str] | None = None):
+    def __init__(self, root: Path, headers: dict[str, str] | None = None,
+                 tls: tuple[Path, Path] | None = None, host: str = "127.0.0.1"):
+        """`tls`: (certificate, key) to serve HTTPS with; `host`: the name in `origin` (the
+        browser must resolve it to 127.0.0.1, e.g. with --host-resolver-rules)."""
         self.root = root
         self.headers = headers or {}
+        self.tls = tls
+        self.host = host
         self.port = free_port()
         self.dir = Path(tempfile.mkdtemp(prefix="lookout-nginx-"))
         self.proc = None
 
     @property
     def origin(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     def start(self) -> "Nginx":
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         conf = self.dir / "nginx.conf"
         extra = "".join(f"    add_header {k} \"{v}\" always;\n" for k, v in self.headers.items())
+        if self.tls:
+            extra += f"    ssl_certificate {self.tls[0]};\n    ssl_certificate_key {self.tls[1]};\n"
         conf.write_text(f"""
 worker_processes 1;
 # Root's own temp dirs are not readable by an unprivileged worker.
@@ -71,7 +79,7 @@ http {{
   scgi_temp_path {self.dir}/scgi;
   types {{ text/html html; application/javascript js; image/svg+xml svg; }}
   server {{
-    listen 127.0.0.1:{self.port};
+    listen 127.0.0.1:{self.port}{' ssl' if self.tls else ''};
     root {self.root};
     # Every load in a measurement must really fetch what it loads.
     add_header Cache-Control no-store always;
@@ -257,8 +265,9 @@ class HangingServer:
         self.sock.close()
 
 
-def chromium():
-    """Headless Debian Chromium through Debian's chromedriver, with the browser log enabled."""
+def chromium(extra_args: tuple[str, ...] = (), env: dict[str, str] | None = None):
+    """Headless Debian Chromium through Debian's chromedriver, with the browser log enabled.
+    `env` reaches Chromium too (e.g. a HOME whose NSS database trusts a test CA)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -266,13 +275,27 @@ def chromium():
     opts.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                 "--no-first-run", "--disable-extensions", "--window-size=1024,768",
-                "--disable-background-networking"):
+                "--disable-background-networking", *extra_args):
         opts.add_argument(arg)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    service = Service(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver")
+    service = Service(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver", env=env)
     driver = webdriver.Chrome(options=opts, service=service)
     driver.set_page_load_timeout(30)
     return driver
+
+
+def trusting_home(ca_certificate: Path, folder: Path) -> dict[str, str]:
+    """An environment whose HOME has an NSS database trusting `ca_certificate` for TLS servers:
+    how Chromium on Linux learns a private CA, as an operator's `certutil -A` would teach it."""
+    nssdb = folder / ".pki" / "nssdb"
+    nssdb.mkdir(parents=True, exist_ok=True)
+    certutil = shutil.which("certutil")
+    if not certutil:
+        raise RuntimeError("certutil (Debian libnss3-tools) is not installed; scripts/install-deps installs it")
+    subprocess.run([certutil, "-d", f"sql:{nssdb}", "-N", "--empty-password"], check=True, capture_output=True)
+    subprocess.run([certutil, "-d", f"sql:{nssdb}", "-A", "-t", "C,,", "-n", "lookout-test-ca",
+                    "-i", str(ca_certificate)], check=True, capture_output=True)
+    return {**os.environ, "HOME": str(folder)}
 
 
 # ---- test pages ----------------------------------------------------------------------------

@@ -43,7 +43,7 @@ function makeBrowser(opts = {}) {
   const document = {
     readyState: opts.readyState || 'complete',
     visibilityState: 'visible',
-    currentScript: opts.script === undefined ? { dataset: {}, src: 'http://monitoring-host:3000/logger.js' } : opts.script,
+    currentScript: opts.script === undefined ? { dataset: {}, src: 'https://monitoring-host:3000/logger.js' } : opts.script,
     addEventListener: addListener('document'),
     removeEventListener: removeListener('document'),
   };

@@ -29,7 +29,7 @@ it('loader injects logger.js only after the load event and buffers early errors'
   b.fire('window', 'load', { type: 'load' });
   assert.equal(injected.length, 1);
   assert.equal(injected[0].tag, 'script');
-  assert.equal(injected[0].src, 'http://monitoring-host:3000/logger.js');
+  assert.equal(injected[0].src, 'https://monitoring-host:3000/logger.js');
   assert.equal(injected[0].async, true);
   // (The queue is an array of the vm realm: compare its contents, not its prototype.)
   assert.equal(b.win.__lookout.q.length, 1);
@@ -53,6 +53,6 @@ it('logger.min.js stays within 2 KB gzipped and keeps the endpoint literal the c
   const min = readSource('logger.min.js');
   const gz = zlib.gzipSync(min, { level: 9 }).length;
   assert.ok(gz <= 2048, `logger.min.js is ${gz} B gzipped`);
-  assert.ok(min.includes("'http://monitoring-host:3100/loki/api/v1/push'"));
-  assert.ok(readSource('logger.js').includes("'http://monitoring-host:3100/loki/api/v1/push'"));
+  assert.ok(min.includes("'https://monitoring-host:3100/loki/api/v1/push'"));
+  assert.ok(readSource('logger.js').includes("'https://monitoring-host:3100/loki/api/v1/push'"));
 });

@@ -18,7 +18,7 @@ for (const file of ['logger.js', 'logger.min.js']) {
       await b.settle();
       assert.equal(b.fetchCalls.length, 1);
       const call = b.fetchCalls[0];
-      assert.equal(call.url, 'http://monitoring-host:3100/loki/api/v1/push');
+      assert.equal(call.url, 'https://monitoring-host:3100/loki/api/v1/push');
       assert.equal(call.init.method, 'POST');
       assert.equal(call.init.credentials, 'omit');
       assert.deepEqual(call.init.headers, { 'Content-Type': 'application/json' });
@@ -192,7 +192,7 @@ for (const file of ['logger.js', 'logger.min.js']) {
       b.hide();
       assert.equal(b.beacons.length, 1);
       assert.equal(typeof b.beacons[0].body, 'string');
-      assert.equal(b.beacons[0].url, 'http://monitoring-host:3100/loki/api/v1/push');
+      assert.equal(b.beacons[0].url, 'https://monitoring-host:3100/loki/api/v1/push');
       assert.deepEqual(b.linesOf('vitals'), [{ kind: 'vitals', lcp: 1234, cls: 0.15, inp: 120, page: '/checkout' }]);
       assert.deepEqual(b.linesOf('error').map((l) => l.message), ['before hide']);
       b.fire('window', 'pagehide', { type: 'pagehide' });
