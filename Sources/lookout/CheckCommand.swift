@@ -18,7 +18,7 @@ struct CheckCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The deployment folder.", valueName: "dir"))
     var directory: String = "deploy/monitoring"
 
-    @Option(help: ArgumentHelp("The runbook the alerts link to (default: docs/runbook.md above the folder).", valueName: "path"))
+    @Option(help: ArgumentHelp("The runbook the alerts link to (default: the folder's runbook/index.html, else docs/runbook.md above it).", valueName: "path"))
     var runbook: String?
 
     @Flag(help: "Skip the external tools (promtool, amtool, docker-compose, nginx).")

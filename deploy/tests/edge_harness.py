@@ -47,6 +47,7 @@ def etc_nginx(tmp: Path, issued: tls_ca.Issued | None) -> Path:
     etc.chmod(0o755)
     (etc / "secrets").chmod(0o755)
     (etc / "edge").symlink_to(EDGE_DIR)  # the real folder, not a copy
+    (etc / "runbook").symlink_to(EDGE_DIR.parent / "runbook")
     for door, (user, password) in CREDS.items():
         # Low bcrypt cost, as for generated random passwords: nginx checks on every request.
         hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(5)).decode()

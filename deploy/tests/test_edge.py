@@ -346,3 +346,16 @@ def test_run_edge_refuses_what_nginx_could_not_serve(scheme, certificate, code, 
                              capture_output=True, text=True, timeout=20, env={**os.environ, "EDGE_SCHEME": scheme})
         assert res.returncode == code, res.stderr
         assert message in res.stderr
+
+
+def test_runbook_page_on_the_grafana_door(edge):
+    """The page the alert emails link to, at the path the rules' links end in, without a
+    login and without reaching Grafana."""
+    before = _count(edge)
+    for path in ("/runbook/", "/runbook/docs/runbook.md"):
+        status, body = edge.curl(3000, path, "-D", "-")
+        assert status == 200, body[:300]
+        assert "content-type: text/html" in body.lower()
+        assert 'id="lookoutsitedown"' in body
+    assert edge.curl(3000, "/runbook/docs/runbook.md", "-X", "POST")[0] == 403
+    assert _count(edge) == before   # served by the edge itself

@@ -1,6 +1,7 @@
 """Stop the application's nginx → LookoutSiteDown email naming the probed URL; start it →
 the resolved email. Measures how long detection took (docs/lab.md)."""
 import json
+import re
 import time
 
 TARGET = "http://application:80"
@@ -37,6 +38,10 @@ def test_site_down_email_then_resolved(lab):
     assert TARGET in body, body
     assert "site application" in body or "site=application" in body, body
     assert "docs/runbook.md#lookoutsitedown" in body, body
+    # The link works as shipped: the edge serves the runbook with that section.
+    link = re.search(r"https?://\S+docs/runbook\.md#lookoutsitedown", body).group(0)
+    page = lab.http.get(link.split("#")[0], timeout=10)
+    assert page.status_code == 200 and 'id="lookoutsitedown"' in page.text, link
     assert firing["to"] == [lab.env["ALERT_EMAIL_TO"]]
     # Delivered the way the real relay would be used: STARTTLS and SMTP AUTH as configured.
     assert firing["tls"] and firing["auth_user"] == lab.env["SMTP_AUTH_USERNAME"]

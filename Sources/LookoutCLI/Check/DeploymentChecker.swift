@@ -16,8 +16,11 @@ public struct DeploymentChecker: Sendable {
         self.runTools = runTools
     }
 
+    /// The copy the deployment ships and the edge serves (runbook/index.html), else
     /// deploy/monitoring → ../../docs/runbook.md, or any parent's docs/runbook.md.
     static func findRunbook(above directory: URL) -> URL? {
+        let shipped = directory.appendingPathComponent("runbook/index.html")
+        if FileManager.default.fileExists(atPath: shipped.path) { return shipped }
         var current = directory
         for _ in 0..<4 {
             let candidate = current.appendingPathComponent("docs/runbook.md")

@@ -54,6 +54,14 @@ enum RunbookCheck {
         return anchors
     }
 
+    /// `id` attributes of the rendered page (scripts/build_runbook.py gives headings GitHub's slugs).
+    static func anchors(inHTML text: String) -> Set<String> {
+        let ids = try! NSRegularExpression(pattern: #"\sid\s*=\s*["']([^"']+)["']"#)
+        return Set(ids.matches(in: text, range: NSRange(text.startIndex..., in: text)).compactMap { match in
+            Range(match.range(at: 1), in: text).map { String(text[$0]) }
+        })
+    }
+
     /// GitHub's heading slug: lowercase, drop punctuation except `-` and `_`, spaces to `-`.
     static func githubSlug(_ heading: String) -> String {
         let plain = heading.replacingOccurrences(of: "`", with: "")
@@ -72,9 +80,9 @@ enum RunbookCheck {
         }
         guard let runbook, let text = try? String(contentsOf: runbook, encoding: .utf8) else {
             return .fail(name, "runbook not found\(runbook.map { " at \($0.path)" } ?? "")",
-                         hint: "pass --runbook PATH, or keep docs/runbook.md next to deploy/")
+                         hint: "restore runbook/index.html (shipped with deploy/monitoring), or pass --runbook PATH")
         }
-        let anchors = anchors(inMarkdown: text)
+        let anchors = runbook.pathExtension == "html" ? anchors(inHTML: text) : anchors(inMarkdown: text)
         var problems: [String] = []
         for alert in alerts {
             guard let url = alert.runbookURL, !url.isEmpty else {
@@ -90,7 +98,7 @@ enum RunbookCheck {
         }
         guard problems.isEmpty else {
             return .fail(name, problems.joined(separator: "; "),
-                         hint: "give each alert a `## AlertName` section in the runbook and point runbook_url at its anchor")
+                         hint: "give each alert a `## AlertName` section in docs/runbook.md, point runbook_url at its anchor, and rebuild runbook/index.html (scripts/build_runbook.py)")
         }
         return .pass(name, "\(alerts.count) alert(s) link to existing sections of \(runbook.lastPathComponent)")
     }
