@@ -1,15 +1,34 @@
 #!/usr/bin/env python3
-"""The lab's command line: lab.py up|down|status|mail|slow (wrapped by lab/up, lab/down, …)."""
+"""The lab's command line: lab.py up|down|status|mail|slow|doctor (wrapped by lab/up, lab/down, …)."""
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from labkit import mail, runner, settings, slow  # noqa: E402
+from labkit import labenv, mail, runner, settings, slow  # noqa: E402
+
+LOOKOUT = Path(__file__).resolve().parents[1] / ".build" / "debug" / "lookout"
+
+
+def doctor(lab: settings.Lab, extra: list[str]) -> int:
+    """`lookout doctor` as an operator would run it against this lab: from inside the lab's
+    network (where monitoring-host is the edge), with the lab's .env and the edge's CA."""
+    if not lab.state_file.exists():
+        print(f"lab: {lab.name} is not running (lab/up first)", file=sys.stderr)
+        return 3
+    if not LOOKOUT.exists():
+        print(f"lab: {LOOKOUT} missing: run `swift build` first", file=sys.stderr)
+        return 2
+    scheme = labenv.values(lab).get("EDGE_SCHEME", "https")
+    argv = [str(LOOKOUT), "doctor", "--url", f"{scheme}://monitoring-host",
+            "--env-file", str(lab.run_dir / "env"), "--ca-file", str(labenv.edge_ca(lab)), *extra]
+    print("lab: " + " ".join(argv[:1] + ["doctor"] + argv[2:]), file=sys.stderr)
+    return subprocess.run(["ip", "netns", "exec", lab.hub, *argv]).returncode
 
 
 def main() -> int:
@@ -38,6 +57,8 @@ def main() -> int:
     p_slow.add_argument("service", nargs="?", default="application")
     p_slow.add_argument("state", choices=["on", "off"])
     p_slow.add_argument("--seconds", type=float, default=3.0, help="target time to fetch / (default 3)")
+    p_doctor = command("doctor", "run `lookout doctor` against the lab (more doctor options may follow)")
+    p_doctor.add_argument("doctor_args", nargs=argparse.REMAINDER)
     args = parser.parse_args()
 
     if os.geteuid() != 0:
@@ -58,6 +79,8 @@ def main() -> int:
         return mail.show(lab, args.number, raw=args.raw)
     elif args.command == "slow":
         return slow.set_slow(lab, args.service, args.state == "on", args.seconds)
+    elif args.command == "doctor":
+        return doctor(lab, args.doctor_args)
     return 0
 
 

@@ -32,10 +32,11 @@ struct LoginOptions: ParsableArguments {
         return FileManager.default.isReadableFile(atPath: beside) ? beside : nil
     }
 
+    /// The deployment's .env; a missing one is fine: everything can come from options or the environment.
+    var dotEnv: [String: String] { (try? DotEnv(contentsOf: URL(fileURLWithPath: envFile)).values) ?? [:] }
+
     func resolve(grafanaUser: String? = nil, grafanaPassword: String? = nil, origin: String? = nil) -> Credentials {
-        // A missing .env is fine: everything can come from options or the environment.
-        let dotEnv = (try? DotEnv(contentsOf: URL(fileURLWithPath: envFile)).values) ?? [:]
-        return Credentials.resolve(
+        Credentials.resolve(
             explicit: .init(user: user, password: password, grafanaUser: grafanaUser, grafanaPassword: grafanaPassword, origin: origin),
             environment: ProcessInfo.processInfo.environment, dotEnv: dotEnv
         )
@@ -130,7 +131,8 @@ struct DoctorCommand: AsyncParsableCommand {
             alertmanagerURL: alertmanagerURL, prometheusAuth: credentials.prometheus,
             alertmanagerAuth: credentials.alertmanager, grafanaAuth: credentials.grafana,
             origin: credentials.origin, sinceSeconds: Int(PromDuration.seconds(since) ?? 900),
-            logsVia: logsVia, sendTestPush: !noTestPush, timeoutSeconds: timeout, caFile: login.trustedCAFile
+            logsVia: logsVia, sendTestPush: !noTestPush, timeoutSeconds: timeout, caFile: login.trustedCAFile,
+            runtime: Runtime.from(login.dotEnv.merging(ProcessInfo.processInfo.environment) { $1 })
         )
         let report = await Doctor(options: options).run()
         print(json ? try report.renderJSON() : report.renderText(), terminator: "")

@@ -53,6 +53,40 @@ import Testing
         #expect(report.renderText().contains("✓ Alertmanager SMTP configured: smarthost mail.shop.test:587"))
     }
 
+    /// An HTML error page is one phrase in a report line, not its markup.
+    @Test func htmlAnswersAreSummedUpByTheirTitle() {
+        let page = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+        #expect(WebResponse(status: 502, headers: [], body: Data(page.utf8)).gist == "502 Bad Gateway")
+        #expect(WebResponse(status: 500, headers: [], body: Data("<p>oops</p>".utf8)).gist == "an HTML page")
+        let long = String(repeating: "x", count: 200) + "\nsecond line"
+        #expect(WebResponse(status: 400, headers: [], body: Data(long.utf8)).gist == String(repeating: "x", count: 120) + "…")
+    }
+
+    /// In the lab (its .env says so), what the lab could not start is skipped with its reason,
+    /// the placeholder SMTP host is the lab's sink, and no hint names a Docker command.
+    @Test func labRuntimeSkipsWhatItCannotRunAndNamesLabCommands() async throws {
+        let runtime = Runtime.from(["LOOKOUT_RUNTIME": "lab", "LOOKOUT_LAB_RUN": "/tmp/lab-x",
+                                    "LOOKOUT_NOT_RUNNING": "grafana=grafana not on PATH;docker=the lab has no Docker logging driver"])
+        #expect(runtime == Runtime(kind: .lab(runDirectory: "/tmp/lab-x"),
+                                   notRunning: ["grafana": "grafana not on PATH", "docker": "the lab has no Docker logging driver"]))
+        #expect(Runtime.from([:]) == .compose)
+        let edge = try await FakeEdge(healthy: false)
+        let alertmanager = try await RealAlertmanager(smarthost: "smtp.example.com:587")
+        defer { edge.stop(); alertmanager.stop() }
+        var options = Self.options(edge: edge, alertmanager: alertmanager, logsVia: .prometheus)
+        options.runtime = runtime
+        let report = await Doctor(options: options).run()
+        func result(_ name: String) -> CheckResult? { report.results.first { $0.name == name } }
+        for name in ["Grafana healthy", "Loki ready", "Grafana dashboards provisioned", "logs from docker"] {
+            #expect(result(name)?.status == .skip, "\(name): \(String(describing: result(name)))")
+        }
+        #expect(result("Grafana healthy")?.detail == "grafana does not run here (grafana not on PATH); `lab/status` shows what does")
+        #expect(result("Alertmanager SMTP configured")?.status == .pass)
+        #expect(result("recording rules producing series")?.hint?.contains("/tmp/lab-x/logs/loki.log") == true)
+        let hints = report.results.compactMap(\.hint).joined(separator: "\n")
+        #expect(!hints.contains("docker compose"), "\(hints)")
+    }
+
     @Test func brokenStackFailsWithWhatToDo() async throws {
         let edge = try await FakeEdge(healthy: false)
         let alertmanager = try await RealAlertmanager(smarthost: "smtp.example.com:587")

@@ -108,6 +108,19 @@ def write_secrets(lab: Lab, env: dict[str, str]) -> None:
         edge_certificate(lab, env)
 
 
+# Written into the lab's .env at every lab/up, for `lookout doctor` (not read by compose): its
+# hints then name the lab's commands, and what the lab could not start is skipped, not failed.
+RUNTIME_KEYS = ("LOOKOUT_RUNTIME", "LOOKOUT_LAB_RUN", "LOOKOUT_NOT_RUNNING")
+
+
+def record_runtime(lab: Lab, not_running: dict[str, str]) -> None:
+    env_file = lab.run_dir / "env"
+    kept = [line for line in env_file.read_text().splitlines() if line.partition("=")[0] not in RUNTIME_KEYS]
+    reasons = ";".join(f"{name}={why.replace(';', ',')}" for name, why in sorted(not_running.items()))
+    kept += [f"LOOKOUT_RUNTIME=lab", f"LOOKOUT_LAB_RUN={lab.run_dir}", f"LOOKOUT_NOT_RUNNING={reasons}"]
+    env_file.write_text("\n".join(kept) + "\n")
+
+
 def edge_ca(lab: Lab) -> Path:
     """The CA the edge's certificate comes from: what the tests, Chromium and doctor trust, at
     the path `lookout init --tls` gives it (the demo's application-host Promtail mounts it)."""

@@ -117,6 +117,11 @@ def up(lab: Lab, publish: bool, time_scale: bool = True) -> None:
     # resolve (nginx refuses to start on an unknown upstream name) and connections are refused
     # at once, as with a stopped container.
     skipped = [n for n in sorted(plans) if plans[n].kind == "skip"]
+    not_running = {n: plans[n].reason for n in skipped}
+    not_running.update({x["name"]: "replaced by the lab's recording fake" for x in extras if x["kind"] == "fake-loki"})
+    # The Docker logging driver runs in dockerd: the lab has none, so no job="docker" lines.
+    not_running["docker"] = "the lab has no Docker logging driver"
+    labenv.record_runtime(lab, not_running)
     names = runnable + [x["name"] for x in extras] + skipped
     addresses = {}
     aliases: dict[str, list[str]] = {}

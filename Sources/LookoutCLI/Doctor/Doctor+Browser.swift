@@ -11,7 +11,7 @@ extension Doctor {
             let type = response.header("Content-Type") ?? ""
             guard response.status == 200, type.contains("javascript"), !response.body.isEmpty else {
                 return .fail(name, "GET /logger.js answered \(response.status) (\(type.isEmpty ? "no content type" : type))",
-                             hint: "the edge routes /logger.js on :3000 to the collector: `docker compose logs edge collector`")
+                             hint: "the edge routes /logger.js on :3000 to the collector: \(options.runtime.logs("edge", "collector"))")
             }
             return .pass(name, "\(response.body.count) bytes, \(type)")
         }
@@ -51,8 +51,8 @@ extension Doctor {
             let body = try JSONEncoder().encode(push)
             let response = try await web.send(.POST, url, headers: [("Origin", origin), ("Content-Type", "application/json")], body: body)
             guard (200..<300).contains(response.status) else {
-                return .fail(name, "POST answered \(response.status): \(response.text.prefix(160))",
-                             hint: "requests with an Origin header go to the collector: `docker compose logs collector edge`")
+                return .fail(name, "POST answered \(response.status) \(response.gist)",
+                             hint: "requests with an Origin header go to the collector: \(options.runtime.logs("collector", "edge"))")
             }
             return .pass(name, "\(response.status) (line kind=doctor, shows in the Logs dashboard)")
         }

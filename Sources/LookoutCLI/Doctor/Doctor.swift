@@ -47,7 +47,7 @@ public struct Doctor: Sendable {
             return try await body()
         } catch {
             return .fail(name, "no answer from \(url): \(describe(error))",
-                         hint: "is the stack up (`docker compose ps`) and is the edge's port reachable from here (firewall)?")
+                         hint: "is the stack up (\(options.runtime.status)) and is the edge's port reachable from here (firewall)?")
         }
     }
 

@@ -27,6 +27,8 @@ public struct DoctorOptions: Sendable {
     public var timeoutSeconds: Int64
     /// A CA certificate trusted for the edge besides the system's (the private CA of `init --tls`).
     public var caFile: String?
+    /// Compose or the lab: which commands the hints name, which services are absent on purpose.
+    public var runtime: Runtime
 
     public enum LogsVia: String, Sendable, CaseIterable {
         /// Loki through Grafana's datasource proxy (needs the Grafana admin login): the lines themselves.
@@ -43,7 +45,8 @@ public struct DoctorOptions: Sendable {
         grafanaURL: String? = nil, pushURL: String? = nil, prometheusURL: String? = nil, alertmanagerURL: String? = nil,
         prometheusAuth: BasicAuth? = nil, alertmanagerAuth: BasicAuth? = nil, grafanaAuth: BasicAuth? = nil,
         origin: String? = nil, sinceSeconds: Int = 900, logSources: [String] = defaultLogSources,
-        logsVia: LogsVia = .grafana, sendTestPush: Bool = true, timeoutSeconds: Int64 = 10, caFile: String? = nil
+        logsVia: LogsVia = .grafana, sendTestPush: Bool = true, timeoutSeconds: Int64 = 10, caFile: String? = nil,
+        runtime: Runtime = .compose
     ) {
         func port(_ number: Int) -> String { Self.withPort(baseURL, number) }
         self.grafanaURL = Self.trim(grafanaURL ?? port(3000))
@@ -60,6 +63,7 @@ public struct DoctorOptions: Sendable {
         self.sendTestPush = sendTestPush
         self.timeoutSeconds = timeoutSeconds
         self.caFile = caFile
+        self.runtime = runtime
     }
 
     /// `http://monitoring-host` + 9090 → `http://monitoring-host:9090` (an explicit port is replaced).

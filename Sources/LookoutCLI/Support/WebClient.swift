@@ -17,6 +17,19 @@ public struct WebResponse: Sendable {
 
     public var text: String { String(decoding: body, as: UTF8.self) }
 
+    /// The body in a few words, for one line of a report: an HTML error page's <title>
+    /// ("502 Bad Gateway"), else its first line, cut at 120 characters.
+    public var gist: String {
+        let text = self.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if let open = text.range(of: "<title>", options: .caseInsensitive),
+           let close = text.range(of: "</title>", options: .caseInsensitive, range: open.upperBound..<text.endIndex) {
+            return text[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
+        }
+        if text.hasPrefix("<") { return "an HTML page" }
+        let line = text.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? ""
+        return line.count > 120 ? line.prefix(120) + "…" : line
+    }
+
     public func json() -> Any? { try? JSONSerialization.jsonObject(with: body) }
 }
 
