@@ -19,6 +19,9 @@
 #   GRAFANA_URL              e.g. http://monitoring-host:3000
 #   RUNBOOK_BASE_URL         prefix of the rules' relative runbook_url (docs/runbook.md#...),
 #                            e.g. https://github.com/lookout/lookout/blob/main/
+#   HEARTBEAT_URL            optional: where the dead man's switch (LookoutWatchdog) is sent,
+#                            https:// (http:// only in a private lab, with a warning);
+#                            empty: no heartbeat, the watchdog is dropped
 #   SMTP_AUTH_PASSWORD_FILE  default /run/secrets/smtp_password (must be readable)
 #   SMTP_REQUIRE_TLS         true|false, default true (STARTTLS)
 #   LOOKOUT_AM_SOURCE_DIR    default: this script's folder
@@ -69,6 +72,35 @@ for name in GRAFANA_URL RUNBOOK_BASE_URL; do
     *) fail "$name must start with http:// or https://, got '$value'" ;;
   esac
 done
+# The heartbeat is optional. Its URL is often a secret in itself (a ping URL with a token),
+# so messages name only its scheme and host.
+HEARTBEAT_URL=${HEARTBEAT_URL:-}
+heartbeat_off_script=""
+if [ -n "$HEARTBEAT_URL" ]; then
+  case "$HEARTBEAT_URL" in
+    *'"'* | *'\'* | *'{{'* | *'}}'* | *'${'* | *' '*) fail "HEARTBEAT_URL contains a character that is not allowed: \" \\ {{ }} \${ or a space" ;;
+  esac
+  if [ "$(printf '%s' "$HEARTBEAT_URL" | wc -l)" -ne 0 ]; then
+    fail "HEARTBEAT_URL must be a single line"
+  fi
+  heartbeat_host=${HEARTBEAT_URL#*://}
+  heartbeat_host=${heartbeat_host%%/*}
+  heartbeat_host=${heartbeat_host##*@}
+  case "$HEARTBEAT_URL" in
+    https://?*) ;;
+    http://?*) echo "render-and-run.sh: warning: HEARTBEAT_URL is plain http ($heartbeat_host):" \
+      "anyone on the way can read or fake the heartbeat; use https outside a private lab" >&2 ;;
+    *) fail "HEARTBEAT_URL must start with https:// (http:// only in a private lab)" ;;
+  esac
+  echo "render-and-run.sh: heartbeat on: LookoutWatchdog goes to ${HEARTBEAT_URL%%://*}://$heartbeat_host" >&2
+else
+  # No URL: drop the webhook, keep the receiver. The watchdog still has its own route, so it
+  # never reaches email, and Alertmanager sends it nowhere.
+  heartbeat_off_script='/# heartbeat-webhook-begin/,/# heartbeat-webhook-end/d
+'
+  echo "render-and-run.sh: heartbeat off (HEARTBEAT_URL is empty)" >&2
+fi
+
 # Links are built as GRAFANA_URL/d/<uid> and RUNBOOK_BASE_URL<relative path>.
 GRAFANA_URL=${GRAFANA_URL%/}
 RUNBOOK_BASE_URL=${RUNBOOK_BASE_URL%/}/
@@ -82,8 +114,8 @@ if [ "$(wc -l < "$SMTP_AUTH_PASSWORD_FILE")" -ne 0 ]; then
 fi
 
 # sed replacement text: escape the delimiter and & (backslashes were refused above).
-sed_script=""
-for name in $vars; do
+sed_script=$heartbeat_off_script
+for name in $vars HEARTBEAT_URL; do
   eval "value=\$$name"
   escaped=$(printf '%s' "$value" | sed -e 's/[|&]/\\&/g')
   sed_script="${sed_script}s|[\$]{$name}|$escaped|g
