@@ -27,7 +27,7 @@ def fixture_series(end):
     yield "probe_http_status_code", probe, lambda i: 500 if i % 20 == 0 else 200
     yield "probe_duration_seconds", probe, lambda i: 0.2
     yield "probe_dns_lookup_time_seconds", probe, lambda i: 0.01
-    yield "probe_ssl_earliest_cert_expiry", probe, lambda i: end + 30 * 86400
+    yield "probe:ssl_cert_expiry:seconds_left", probe, lambda i: 30 * 86400
     for phase in ("resolve", "connect", "tls", "processing", "transfer"):
         yield "probe_http_duration_seconds", {**probe, "phase": phase}, lambda i: 0.05
     yield "probe:duration_seconds:p95_10m", {**site, "instance": probe["instance"]}, lambda i: 0.3

@@ -91,7 +91,7 @@ def test_rendered_config_has_env_values_and_passes_amtool(tmp_path):
 def test_routing_groups_by_site_and_sends_resolved(tmp_path):
     config = yaml.safe_load(Path(render(make_env(tmp_path)).stdout.strip()).read_text())
     assert config["route"]["group_by"] == ["alertname", "site"]
-    assert all(c["send_resolved"] for r in config["receivers"] for c in r["email_configs"])
+    assert all(c["send_resolved"] for r in config["receivers"] for c in r.get("email_configs", []))
 
 
 @pytest.mark.parametrize("override,message", [

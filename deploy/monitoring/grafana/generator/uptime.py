@@ -57,14 +57,17 @@ def build():
              [prom(f"probe_dns_lookup_time_seconds{PROBE}", "{{instance}}", instant=True)],
              w=6, unit="s", thresholds=thresholds(("green", None), ("orange", 0.5))),
         stat("TLS certificate expires in",
-             "Only for https targets; the default target http://application:80 has none.",
-             [prom(f"probe_ssl_earliest_cert_expiry{PROBE} - time()", "{{instance}}",
+             "Only for https targets (site and API probes); the default target "
+             "http://application:80 has none. The chain clients verify, as LookoutCertExpiring "
+             "sees it: orange below 14 days (warning), red below 3 (critical).",
+             [prom(f"probe:ssl_cert_expiry:seconds_left{PROBE}", "{{instance}}",
                    instant=True)],
              w=6, unit="dtdurations", noValue="no TLS (plain HTTP target)",
-             thresholds=thresholds(("red", None), ("orange", 7 * 86400), ("green", 21 * 86400))),
+             thresholds=thresholds(("red", None), ("orange", 3 * 86400), ("green", 14 * 86400))),
         table("Firing Lookout alerts",
-              "Alerts Prometheus is firing right now (Alertmanager sends the e-mails).",
-              [prom('ALERTS{alertstate="firing", alertname=~"Lookout.*"}', instant=True,
+              "Alerts Prometheus is firing right now (Alertmanager sends the e-mails); "
+              "LookoutWatchdog, always firing for the heartbeat, is left out.",
+              [prom('ALERTS{alertstate="firing", alertname=~"Lookout.*", alertname!="LookoutWatchdog"}', instant=True,
                     table=True)],
               w=12, h=4, transformations=[{"id": "organize", "options": {
                   "excludeByName": {"Time": True, "Value": True, "__name__": True,
