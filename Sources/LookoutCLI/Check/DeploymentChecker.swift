@@ -48,6 +48,7 @@ public struct DeploymentChecker: Sendable {
         report.append(contentsOf: SecretsCheck.all(files))
         report.append(RunbookCheck.check(files, runbook: runbook))
         report.append(OriginCheck.check(files))
+        report.append(HeartbeatCheck.check(env: env))
         report.append(contentsOf: TLSCheck.all(files, env: env))
         return Self.redacting(secrets: env.filter { SecretPolicy.isSecretKey($0.key) }.map(\.value), in: report)
     }

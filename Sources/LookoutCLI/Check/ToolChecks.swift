@@ -56,6 +56,19 @@ enum ToolChecks {
         return .skip(result.name, "not judged: it loads \(file), which promtool check rules refuses")
     }
 
+    /// promtool check config also reads the file_sd target lists (targets/http-probes.yml for
+    /// the site, targets/api-probes.yml for its API) and names the one it refuses: the hint
+    /// then points at that list, not at prometheus.yml.
+    static func targetListHint(_ result: CheckResult) -> CheckResult {
+        let prefix = "checking SD file \""
+        guard result.status == .fail,
+              let range = result.detail.range(of: prefix + #"[^"]+""#, options: .regularExpression) else { return result }
+        let file = result.detail[range].dropFirst(prefix.count).dropLast()
+        var copy = result
+        copy.hint = "fix \(file): a YAML list of `- targets: [<url>, ...]` with `labels:` (site, optionally module)"
+        return copy
+    }
+
     static func all(_ files: DeploymentFiles, tools: Tools, composeEnvFile: URL?, env: [String: String]) -> [CheckResult] {
         var results: [CheckResult] = []
         let root = files.root
@@ -72,7 +85,7 @@ enum ToolChecks {
             let checked = run("promtool check config", tool: tools.promtool, toolName: "promtool",
                               arguments: ["check", "config", files.relative(config)], in: root, files: rules,
                               hint: "fix \(files.relative(config)) (run the command above for the full message)")
-            results.append(sameError(checked, as: checkRules, ruleFiles: rules))
+            results.append(sameError(targetListHint(checked), as: checkRules, ruleFiles: rules))
         } else {
             results.append(.fail("promtool check config", "no Prometheus config (YAML with scrape_configs) under prometheus/",
                                  hint: "add prometheus/prometheus.yml"))

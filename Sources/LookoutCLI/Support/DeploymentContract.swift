@@ -58,6 +58,8 @@ public enum DeploymentContract {
     public static let caKeyFile = "secrets/ca/lookout-ca.key"
 
     public static let probeTargetsFile = "prometheus/targets/http-probes.yml"
+    /// Where Alertmanager sends the always-firing LookoutWatchdog (empty: no heartbeat).
+    public static let heartbeatURLKey = "HEARTBEAT_URL"
     public static let smtpPasswordFile = "secrets/smtp_password"
     /// secrets/ keeps other local users out (0700); secrets/edge must be traversable by the
     /// containers' unprivileged users (see deploy/monitoring/secrets/README.md).
