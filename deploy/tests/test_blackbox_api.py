@@ -47,6 +47,8 @@ class Backend(BaseHTTPRequestHandler):
         "/api/problem": (200, "application/problem+json", {"title": "fine"}),
         "/api/broken": (500, "application/json", {"detail": "Internal Server Error"}),
         "/api/text": (200, "text/plain", "ok"),
+        "/api/status": (200, "text/plain", {"status": "ok", "db": "up"}),
+        "/api/status-degraded": (200, "text/plain", {"status": "degraded"}),
         "/api/moved": (307, "application/json", {}),
     }
 
@@ -169,3 +171,26 @@ def test_https_probe_reports_the_verified_chain_expiry_and_http_reports_none(bla
     plain = probe(blackbox, "api_json", backend + "/api/health")
     assert plain["probe_success"] == 1
     assert not [name for name in plain if name.startswith("probe_ssl_")], "plain http must have no TLS series"
+
+
+# --- the body-regex module blackbox.yml documents, uncommented as the operator would -----
+
+def test_documented_body_regex_module_works_as_written(tmp_path, backend, ca):
+    lines = BLACKBOX_CONFIG.read_text().splitlines()
+    start = lines.index("  # api_body:")
+    block = []
+    for line in lines[start:]:
+        if not line.startswith("  #"):
+            break
+        block.append("  " + line[len("  # "):] if line.startswith("  # ") else "")
+    config = tmp_path / "blackbox.yml"
+    config.write_text("\n".join(lines + ["", *block]) + "\n")
+    port = free_port()
+    cmd = [tool(*BLACKBOX), f"--config.file={config}", f"--web.listen-address=127.0.0.1:{port}"]
+    with running(cmd, f"http://127.0.0.1:{port}/-/healthy", tmp_path / "blackbox.log"):
+        box = f"http://127.0.0.1:{port}"
+        assert probe(box, "api_body", backend + "/api/status")["probe_success"] == 1
+        assert probe(box, "api_body", backend + "/api/status-degraded")["probe_success"] == 0
+        # JSON it is, but not what the regex asks for; the JSON module alone would pass it.
+        assert probe(box, "api_json", backend + "/api/health")["probe_success"] == 1
+        assert probe(box, "api_body", backend + "/api/health")["probe_success"] == 0
