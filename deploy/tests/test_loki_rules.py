@@ -163,13 +163,18 @@ OFFSET = 30   # seconds: the `offset` every access-log rule reads with (nginx-ac
 
 def test_access_log_rules_read_late_lines_too():
     """Each range ends OFFSET before the evaluation: a line that reached Loki a little after
-    its minute was evaluated is still counted (the lab measured 5 of 222 lost without)."""
+    its minute was evaluated is still counted (the lab measured 5 of 222 lost without).
+    Every rule file that reads the access log is covered, the SLO counts (slo.yaml) too."""
+    checked = set()
     for record, expr in RULES.items():
         if NGINX_SELECTOR not in expr:
             continue
+        checked.add(record)
         ranges = re.findall(r"\[(\d+[smh])\]( offset (\d+)s)?", expr)
         assert ranges and all(seconds and int(seconds) == OFFSET for _, _, seconds in ranges), \
             f"{record}: every range needs `offset {OFFSET}s`: {ranges}"
+    assert {"nginx:requests:rate1m", "nginx:slo_requests:count1m", "nginx:slo_errors:count1m",
+            "nginx:slo_slow_requests:count1m"} <= checked
 
 
 def test_slow_requests_compare_with_a_plain_number():
