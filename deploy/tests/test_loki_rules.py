@@ -272,9 +272,10 @@ def test_real_loki_ruler_loads_every_rule(loki):
 @needs_loki
 def test_real_loki_runs_every_expression_with_the_promised_labels(loki):
     now = time.time_ns()
+    # The 500 is also slower than 2 s, so that the SLO's slow-request count has a line to count.
     lines = [
         {"method": "GET", "path": "/api/items/42", "status": "200", "request_time": "0.050", "upstream_response_time": "0.048"},
-        {"method": "GET", "path": "/api/items/43", "status": "500", "request_time": "1.500", "upstream_response_time": "-"},
+        {"method": "GET", "path": "/api/items/43", "status": "500", "request_time": "2.500", "upstream_response_time": "-"},
         {"method": "POST", "path": "/wp-login.php", "status": "404", "request_time": "0.001", "upstream_response_time": "0.010, 0.020"},
     ]
     # Inside the window the rules read at `now`: ending OFFSET before it.
