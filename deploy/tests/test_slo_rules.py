@@ -12,6 +12,7 @@ import json
 import re
 import shutil
 import sys
+import threading
 import time
 import urllib.parse
 from pathlib import Path
@@ -321,3 +322,53 @@ def test_real_loki_counts_requests_errors_and_slow_requests(tmp_path):
             got = {s["metric"]["site"]: int(float(s["value"][1])) for s in result["data"]["result"]}
             assert all(set(s["metric"]) == {"site"} for s in result["data"]["result"]), result
             assert got == want[record], record
+
+
+@needs_loki
+def test_real_loki_ruler_feeds_the_burn_rate_alerts_in_real_prometheus(tmp_path):
+    """The whole road: access lines pushed to Loki as Promtail would, the shipped ruler
+    config remote-writing the counts into a real Prometheus with the shipped rules, and the
+    page pending there. 10 lines a second, every 10th answered 500: burn rate 20."""
+    prom_port = free_port()
+    prom = f"http://127.0.0.1:{prom_port}"
+    cmd = [tool("prometheus"), f"--config.file={PROMETHEUS_DIR / 'prometheus.yml'}",
+           f"--storage.tsdb.path={tmp_path / 'prometheus'}", "--web.enable-remote-write-receiver",
+           f"--web.listen-address=127.0.0.1:{prom_port}"]
+    stop = threading.Event()
+
+    def push_lines(loki):
+        n = 0
+        while not stop.is_set():
+            now = time.time_ns()
+            values = []
+            for i in range(5):
+                n += 1
+                ts = now + i * 1000
+                values.append([str(ts), json.dumps({
+                    "time": f"{ts / 1e9:.3f}", "method": "GET", "path": "/api/x",
+                    "status": "500" if n % 10 == 0 else "200", "request_time": "0.05"})])
+            body = {"streams": [{"stream": {"job": "nginx", "logtype": "access", "site": "application"},
+                                 "values": values}]}
+            requests.post(f"{loki}/loki/api/v1/push", json=body, timeout=10)
+            stop.wait(0.5)
+
+    (tmp_path / "loki-run").mkdir()
+    with running(cmd, f"{prom}/-/ready", tmp_path / "prometheus.log"), \
+            real_loki.started(tmp_path / "loki-run", remote_write_url=f"{prom}/api/v1/write") as loki:
+        pusher = threading.Thread(target=push_lines, args=(loki,), daemon=True)
+        pusher.start()
+        try:
+            # The ruler evaluates once a minute over the minute that ended 30 s earlier, the
+            # sample reaches Prometheus seconds later, whose rules run every 30 s.
+            page = wait_for(lambda: burn_alerts(prom).get(("LookoutAvailabilityFastBurn", "application")),
+                            240, "LookoutAvailabilityFastBurn from the Loki-recorded counts", interval=2)
+        finally:
+            stop.set()
+            pusher.join(timeout=15)
+        assert page["state"] == "pending" and page["labels"]["severity"] == "critical"
+        assert float(page["value"]) == pytest.approx(0.1, abs=0.02)
+        written = requests.get(f"{prom}/api/v1/query", params={"query": '{__name__=~"nginx:slo_.*"}'},
+                               timeout=5).json()["data"]["result"]
+        # Remote-written series carry only what `by (...)` kept: the name and `site`.
+        assert {s["metric"]["__name__"] for s in written} == {"nginx:slo_requests:count1m", "nginx:slo_errors:count1m"}
+        assert all(set(s["metric"]) == {"__name__", "site"} for s in written)
