@@ -163,13 +163,18 @@ OFFSET = 30   # seconds: the `offset` every access-log rule reads with (nginx-ac
 
 def test_access_log_rules_read_late_lines_too():
     """Each range ends OFFSET before the evaluation: a line that reached Loki a little after
-    its minute was evaluated is still counted (the lab measured 5 of 222 lost without)."""
+    its minute was evaluated is still counted (the lab measured 5 of 222 lost without).
+    Every rule file that reads the access log is covered, the SLO counts (slo.yaml) too."""
+    checked = set()
     for record, expr in RULES.items():
         if NGINX_SELECTOR not in expr:
             continue
+        checked.add(record)
         ranges = re.findall(r"\[(\d+[smh])\]( offset (\d+)s)?", expr)
         assert ranges and all(seconds and int(seconds) == OFFSET for _, _, seconds in ranges), \
             f"{record}: every range needs `offset {OFFSET}s`: {ranges}"
+    assert {"nginx:requests:rate1m", "nginx:slo_requests:count1m", "nginx:slo_errors:count1m",
+            "nginx:slo_slow_requests:count1m"} <= checked
 
 
 def test_slow_requests_compare_with_a_plain_number():
@@ -267,9 +272,10 @@ def test_real_loki_ruler_loads_every_rule(loki):
 @needs_loki
 def test_real_loki_runs_every_expression_with_the_promised_labels(loki):
     now = time.time_ns()
+    # The 500 is also slower than 2 s, so that the SLO's slow-request count has a line to count.
     lines = [
         {"method": "GET", "path": "/api/items/42", "status": "200", "request_time": "0.050", "upstream_response_time": "0.048"},
-        {"method": "GET", "path": "/api/items/43", "status": "500", "request_time": "1.500", "upstream_response_time": "-"},
+        {"method": "GET", "path": "/api/items/43", "status": "500", "request_time": "2.500", "upstream_response_time": "-"},
         {"method": "POST", "path": "/wp-login.php", "status": "404", "request_time": "0.001", "upstream_response_time": "0.010, 0.020"},
     ]
     # Inside the window the rules read at `now`: ending OFFSET before it.
