@@ -6,7 +6,8 @@ tests run in test_prometheus.py), plus their routing in Alertmanager.
 Runs on real components: Prometheus (backfilled with an hour of counts by promtool) renders
 the alerts from the shipped objectives, Alertmanager mails them to a local SMTP server, and,
 where a Grafana `loki` is on PATH, Loki runs the three counts over pushed access lines that
-are also counted here in Python.
+are also counted here in Python, and its ruler, as shipped, remote-writes them into a real
+Prometheus whose shipped rules then raise the page (about 3 minutes: the ruler's minute).
 """
 import json
 import re
