@@ -1,7 +1,7 @@
 """Frontend: real-user page load times, web vitals and JS errors. Timings come from the
 collector's histograms (Prometheus); messages and per-page detail come from Loki."""
-from grafana_json import (bargauge, dashboard, logs, loki, prom, row, stat, textbox_variable,
-                          thresholds, timeseries)
+from panels import (bargauge, dashboard, logs, loki, prom, row, stat, textbox_variable, thresholds,
+                    timeseries)
 
 JS_ERRORS = '{app="frontend", kind="error"}'
 PAGELOADS = '{app="frontend", kind="pageload"}'
@@ -18,7 +18,7 @@ def p75_stat(title, metric, unit, good, poor, description):
                 [prom(quantile(metric, 0.75, "$__range", "increase"), instant=True)],
                 w=8 if metric in ("lcp_seconds", "inp_seconds", "cls") else 6,
                 unit=unit, decimals=2 if unit is None else None,
-                thresholds=thresholds(("green", None), ("orange", good), ("red", poor)))
+                colours=thresholds(("green", None), ("orange", good), ("red", poor)))
 
 
 def percentiles(title, metric, unit, description, w=12, threshold=None):
@@ -38,7 +38,7 @@ def build():
                  "Navigation start to the load event."),
         stat("Page loads", "Page loads reported by browsers in the selected range.",
              [prom("sum(increase(lookout_frontend_load_seconds_count[$__range]))",
-                   instant=True)], decimals=0, thresholds=thresholds(("blue", None))),
+                   instant=True)], decimals=0, colours=thresholds(("blue", None))),
         percentiles("DOMContentLoaded", "dom_content_loaded_seconds", "s", ""),
         percentiles("Full page load", "load_seconds", "s", ""),
         percentiles("TTFB (browsers)", "ttfb_seconds", "s",
@@ -65,7 +65,7 @@ def build():
         row("JavaScript errors"),
         stat("JS errors", "Errors reported by browsers in the selected range.",
              [prom("sum(increase(lookout_frontend_js_errors_total[$__range]))", instant=True)],
-             decimals=0, thresholds=thresholds(("green", None), ("orange", 1), ("red", 50))),
+             decimals=0, colours=thresholds(("green", None), ("orange", 1), ("red", 50))),
         timeseries("JS errors per minute by type", "error, resource or unhandledrejection.",
                    [prom("sum by (type) (rate(lookout_frontend_js_errors_total"
                          "[$__rate_interval])) * 60", "{{type}}")],
