@@ -42,6 +42,7 @@ QUERIES = [q for d in DASHBOARDS.values() for q in dq.panel_queries(d)]
 PROM_QUERIES = [q for q in QUERIES if q.datasource.get("type") == "prometheus"]
 LOKI_QUERIES = [q for q in QUERIES if q.datasource.get("type") == "loki"]
 BY_UID = {d["uid"]: d for d in DASHBOARDS.values()}
+MIXED = {"type": "datasource", "uid": "-- Mixed --"}
 
 
 def provisioned_datasources():
@@ -78,7 +79,8 @@ def test_five_dashboards_with_stable_unique_uids():
 @pytest.mark.parametrize("name", sorted(DASHBOARDS))
 def test_dashboard_is_classic_provisionable_json(name):
     dashboard = DASHBOARDS[name]
-    assert dashboard["id"] is None, "a provisioned dashboard must not carry a database id"
+    # The SDK leaves the key out rather than writing null: the same to Grafana.
+    assert dashboard.get("id") is None, "a provisioned dashboard must not carry a database id"
     assert re.fullmatch(r"[a-z0-9-]{1,40}", dashboard["uid"])
     # The v2 schema (apiVersion/kind/spec) is refused by file provisioning on 12.x.
     assert "schemaVersion" in dashboard and "spec" not in dashboard and "kind" not in dashboard
@@ -90,7 +92,14 @@ def test_datasources_are_referenced_by_provisioned_uid(name):
     provisioned = provisioned_datasources()
     refs = [(path, value) for path, key, value in walk(DASHBOARDS[name]) if key == "datasource"]
     assert refs
+    for panel in dq.panels(DASHBOARDS[name]):
+        if panel.get("datasource") == MIXED:
+            # Grafana's built-in Mixed datasource: then every target must name its own.
+            assert all(t.get("datasource") for t in panel["targets"]), panel["title"]
+            assert len({t["datasource"]["uid"] for t in panel["targets"]}) > 1, panel["title"]
     for path, ref in refs:
+        if ref == MIXED and path.count("/") == 1:  # a panel's own reference, checked above
+            continue
         # A name string ("Prometheus") or an import placeholder (${DS_PROMETHEUS}) breaks
         # as soon as someone renames the datasource or provisions the file unmodified.
         assert isinstance(ref, dict), f"{path}: datasource by name: {ref!r}"
@@ -137,7 +146,8 @@ def test_every_variable_reference_resolves(name):
     dashboard = DASHBOARDS[name]
     values = dq.variable_values(dashboard)
     texts = [q.expr for q in dq.panel_queries(dashboard)]
-    texts += [v["definition"] for v in dashboard["templating"]["list"] if "definition" in v]
+    texts += [dq.variable_definition(v) for v in dashboard["templating"]["list"]
+              if v["type"] == "query"]
     for text in texts:
         resolved = dq.resolve(text, values)  # raises on an unknown variable
         assert "$" not in resolved, resolved
@@ -316,7 +326,7 @@ VARIABLES = [(uid, v) for uid, d in BY_UID.items() for v in d["templating"]["lis
                          else x["name"])
 def test_query_variables_list_values(prometheus, uid, variable):
     base, end = prometheus
-    definition = dq.resolve(variable["definition"], dq.variable_values(BY_UID[uid]))
+    definition = dq.resolve(dq.variable_definition(variable), dq.variable_values(BY_UID[uid]))
     match = re.fullmatch(r"label_values\((.+),\s*(\w+)\)", definition)
     assert match, f"only label_values(selector, label) is used: {definition}"
     selector, label = match.groups()
@@ -457,6 +467,93 @@ def test_logql_checks_reject_bad_queries():
     assert stream_selectors('{job="nginx", site=~"a|b"} |= "x"') == [
         [("job", "=", "nginx"), ("site", "=~", "a|b")]]
     assert ("job", "nginx") in contract_pairs() and ("kind", "error") in contract_pairs()
+
+
+# --- bounded aggregates: what a busy week of traffic cannot break (issue 12) ---------------
+
+ACCESS_STREAM = ("logtype", "=", "access")
+# Raw request fields: one value per URL, so one series per URL when grouped by.
+RAW_PATH_FIELDS = {"path", "request_uri", "uri", "request", "page_url", "url"}
+# Labels a LogQL aggregate may keep, each with a bound that holds whatever the traffic:
+# stream labels (fixed by the Promtail and collector configs, docs/signals.md), the app-log
+# component (fastapi or celery) and the browser error type (error, resource,
+# unhandledrejection). `message` and `page` of browser events are bounded only by how many
+# distinct JS errors and pages the frontend has: they are listed, not proven (docs/dashboards.md).
+BOUNDED_LOGQL_LABELS = {"job", "site", "level", "logtype", "app", "kind", "component", "type"}
+FRONTEND_FREE_TEXT = {"message", "page"}
+
+
+def grouping_labels(expr):
+    """Every label named in a by (...) or without (...) clause, outside string literals."""
+    text, _ = skeleton(expr)
+    labels = set()
+    for kind, body in re.findall(r"\b(by|without)\s*\(([^)]*)\)", text):
+        assert kind == "by", f"without (...) keeps every other label: {expr}"
+        labels |= {label.strip() for label in body.split(",") if label.strip()}
+    return labels
+
+
+def is_metric_query(expr):
+    return not skeleton(expr)[0].lstrip().startswith("{")
+
+
+LOKI_METRIC_QUERIES = [q for q in LOKI_QUERIES if is_metric_query(q.expr)]
+
+
+@pytest.mark.parametrize("query", LOKI_METRIC_QUERIES, ids=lambda q: q.name)
+def test_no_aggregate_panel_parses_the_access_log(query):
+    """Counts over the access log come from the recorded series in Prometheus: a LogQL
+    metric query over it parses every line of the range at every refresh (seconds over
+    7 days) and, grouped by path, fails at Loki's series limit."""
+    for matchers in stream_selectors(query.expr):
+        assert ACCESS_STREAM not in matchers, f"{query.name}: use nginx:*:rate1m in Prometheus"
+
+
+@pytest.mark.parametrize("query", LOKI_METRIC_QUERIES, ids=lambda q: q.name)
+def test_logql_aggregates_group_only_by_bounded_labels(query):
+    labels = grouping_labels(query.expr)
+    assert not labels & RAW_PATH_FIELDS, f"{query.name} groups by a raw URL field: {labels}"
+    allowed = BOUNDED_LOGQL_LABELS | (FRONTEND_FREE_TEXT if '{app="frontend"' in query.expr
+                                      else set())
+    assert labels <= allowed, f"{query.name}: unbounded grouping {labels - allowed}"
+    text, _ = skeleton(query.expr)
+    if re.search(r"\|\s*(json|logfmt|regexp|pattern|unpack)\b", text):
+        # After a parser every field is a label: only an aggregation keeps them few.
+        assert labels or re.match(r"\s*(sum|count|max|min|avg)\s*\(", text), query.name
+
+
+@pytest.mark.parametrize("query", [q for q in PROM_QUERIES if "nginx:" in q.expr],
+                         ids=lambda q: q.name)
+def test_access_log_panels_group_by_route_never_by_path(query):
+    labels = set(re.findall(r"\b(?:by|without)\s*\(([^)]*)\)", query.expr))
+    labels = {label.strip() for group in labels for label in group.split(",")}
+    assert not labels & RAW_PATH_FIELDS, query.name
+    assert labels <= {"site", "status_class", "status", "method", "route", "le"}, query.name
+
+
+def test_the_bounded_checks_catch_the_panels_of_issue_12():
+    """The checks above fail on the queries the Logs dashboard had before the fix."""
+    old_top = ('topk(10, sum by (method, path) (count_over_time({job="nginx", '
+               'logtype="access", site=~".*"} | json | __error__="" [1m])))')
+    assert ACCESS_STREAM in stream_selectors(old_top)[0]
+    assert grouping_labels(old_top) & RAW_PATH_FIELDS
+    assert grouping_labels('sum by (message) (count_over_time({app="frontend"} [1m]))') \
+        == {"message"}
+    with pytest.raises(AssertionError):
+        grouping_labels('sum without (path) (count_over_time({job="app"} [1m]))')
+
+
+PER_MINUTE_SUM = re.compile(r"sum_over_time\(nginx:[a-z_]+:rate1m\{[^}]*\}\[\$__interval\]\)")
+
+
+@pytest.mark.parametrize("query", [q for q in PROM_QUERIES if PER_MINUTE_SUM.search(q.expr)],
+                         ids=lambda q: q.name)
+def test_request_counts_per_interval_count_each_minute_once(query):
+    """sum_over_time(rate1m[$__interval]) * 60 counts requests only if no interval is shorter
+    than the one-minute samples: the panel must set a 1m minimum interval."""
+    panel = next(p for p in dq.panels(BY_UID[query.dashboard]) if p.get("title") == query.panel)
+    assert panel.get("interval") == "1m", query.name
+    assert "* 60" in query.expr, query.name
 
 
 @pytest.fixture(scope="module")
