@@ -124,12 +124,13 @@ def http_json(url, timeout=10):
 
 
 @contextlib.contextmanager
-def backfilled_prometheus():
-    """Yields (base URL, evaluation time) of a Prometheus holding the fixture series."""
+def backfilled_prometheus(series_text=None):
+    """Yields (base URL, evaluation time) of a Prometheus holding the fixture series, or the
+    OpenMetrics text series_text(end) returns."""
     with tempfile.TemporaryDirectory(prefix="lookout-dashboards-") as tmp:
         tmp = Path(tmp)
         end = int(time.time()) // 60 * 60 - 120  # in the past: backfilled blocks only
-        (tmp / "series.om").write_text(openmetrics(end))
+        (tmp / "series.om").write_text((series_text or openmetrics)(end))
         subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics",
                         str(tmp / "series.om"), str(tmp / "data")],
                        check=True, capture_output=True, timeout=120)

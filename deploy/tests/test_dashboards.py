@@ -556,6 +556,60 @@ def test_request_counts_per_interval_count_each_minute_once(query):
     assert "* 60" in query.expr, query.name
 
 
+# The ruler writes one sample a minute, at its own phase within the minute (here 17 s).
+RULER_PHASE, MINUTES = 17, 150
+
+
+def requests_in_minute(minute):
+    return (minute * 7) % 13  # an uneven, known number of requests per minute
+
+
+def ruler_series(end):
+    lines = []
+    for minute in range(MINUTES):
+        timestamp = end - (MINUTES - minute) * 60 + RULER_PHASE
+        lines.append('nginx:requests:rate1m{site="application",status_class="2xx",'
+                     f'method="GET",route="/api/items/:id"}} {requests_in_minute(minute) / 60} '
+                     f"{timestamp}")
+    return "\n".join(lines) + "\n# EOF\n"
+
+
+def expected_requests(end, start_exclusive, stop_inclusive):
+    return sum(requests_in_minute(m) for m in range(MINUTES)
+               if start_exclusive < end - (MINUTES - m) * 60 + RULER_PHASE <= stop_inclusive)
+
+
+def logs_query(panel):
+    [query] = [q for q in PROM_QUERIES if q.dashboard == "lookout-logs" and q.panel == panel]
+    return query
+
+
+def test_request_counts_from_the_recorded_rate_are_exact():
+    """What the Logs dashboard shows as "requests" is the number of requests: per interval
+    (Requests by method, 5-minute steps) and over the range (Top endpoints, 1 h), on a real
+    Prometheus holding one-minute samples as the ruler writes them."""
+    with services.backfilled_prometheus(ruler_series) as (base, end):
+        values = {**dq.variable_values(BY_UID["lookout-logs"]), "__interval": "5m",
+                  "__range": "1h"}
+        per_interval = dq.resolve(logs_query("Requests by method").expr, values)
+        start = end - 120 * 60
+        query = urllib.parse.urlencode({"query": per_interval, "start": start, "end": end,
+                                        "step": 300})
+        status, body = services.http_json(f"{base}/api/v1/query_range?{query}")
+        assert status == 200, body
+        [series] = body["data"]["result"]
+        points = {int(t): round(float(v), 6) for t, v in series["values"]}
+        assert len(points) == 25
+        for t, value in points.items():
+            assert value == expected_requests(end, t - 300, t), t
+        top = dq.resolve(logs_query("Top endpoints").expr, values)
+        status, body = services.http_json(
+            f"{base}/api/v1/query?" + urllib.parse.urlencode({"query": top, "time": end}))
+        [series] = body["data"]["result"]
+        assert series["metric"] == {"method": "GET", "route": "/api/items/:id"}
+        assert round(float(series["value"][1]), 6) == expected_requests(end, end - 3600, end)
+
+
 @pytest.fixture(scope="module")
 def loki():
     if not grafana_binary("loki"):
