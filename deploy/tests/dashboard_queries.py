@@ -118,6 +118,10 @@ def resolve(text, values):
 
     def substitute(match):
         name = next(group for group in match.groups() if group)
+        if name.isdigit():
+            # ${2} in a template is a regex group reference, not a variable; Grafana leaves
+            # references to variables it does not have as they are.
+            return match.group(0)
         if name not in known:
             raise UnresolvedVariable(f"${name} is not a variable of this dashboard: {text}")
         return known[name]

@@ -1,10 +1,23 @@
 """Frontend: real-user page load times, web vitals and JS errors. Timings come from the
 collector's histograms (Prometheus); messages and per-page detail come from Loki."""
+import re
+from pathlib import Path
+
 from panels import (bargauge, dashboard, logs, loki, prom, row, stat, textbox_variable, thresholds,
                     timeseries)
 
 JS_ERRORS = '{app="frontend", kind="error"}'
 PAGELOADS = '{app="frontend", kind="pageload"}'
+RULES = Path(__file__).resolve().parents[2] / "loki" / "rules" / "fake" / "nginx-access.yaml"
+
+
+def page_route():
+    """`page` (location.pathname) with ids replaced by :id, with the regular expression of the
+    access-log rules' route template: grouped by the raw page, an application with ids in its
+    URLs makes one series per id and the panel fails at Loki's series limit (issue 12)."""
+    [pattern] = set(re.findall(r'regexReplaceAll "([^"]+)"', RULES.read_text()))
+    once = f'regexReplaceAll "{pattern}" .page "/:id${{2}}"'
+    return f'| label_format page=`{{{{ regexReplaceAll "{pattern}" ({once}) "/:id${{2}}" }}}}`'
 
 
 def quantile(metric, q, window="$__rate_interval", fn="rate"):
@@ -48,9 +61,11 @@ def build():
                    [prom("sum(rate(lookout_frontend_load_seconds_count[$__rate_interval]))",
                          "page loads")]),
         bargauge("Slowest pages (average full load)",
-                 "From the pageload events in Loki (milliseconds, as browsers report them).",
-                 [loki(f'topk(10, avg_over_time({PAGELOADS} | json | __error__="" | unwrap load '
-                       '| __error__="" [$__auto]) by (page))', "{{page}}", instant=True)],
+                 "From the pageload events in Loki (milliseconds, as browsers report them); "
+                 "pages with ids replaced by :id, as routes are.",
+                 [loki(f'topk(10, avg_over_time({PAGELOADS} | json | __error__="" {page_route()} '
+                       '| unwrap load | __error__="" [$__auto]) by (page))', "{{page}}",
+                       instant=True)],
                  w=24, unit="ms"),
         row("Core Web Vitals"),
         p75_stat("LCP (P75)", "lcp_seconds", "s", 2.5, 4,
@@ -75,7 +90,8 @@ def build():
                        '| __error__="" [$__auto])))', "{{message}}", instant=True)], decimals=0),
         bargauge("Pages with the most JS errors", "",
                  [loki(f'topk(10, sum by (page) (count_over_time({JS_ERRORS} | json '
-                       '| __error__="" [$__auto])))', "{{page}}", instant=True)], decimals=0),
+                       f'| __error__="" {page_route()} [$__auto])))', "{{page}}",
+                       instant=True)], decimals=0),
         logs("JS error events", "Message, source, line, stack and page of each error.",
              f"{JS_ERRORS} |~ `(?i)$filter`"),
         row("Collector (browser telemetry receiver)"),
