@@ -139,6 +139,14 @@ def test_log_panels_read_loki_and_other_panels_chart_metrics():
             assert query.expr.lstrip().startswith("{"), f"{query.name}: not a log query"
 
 
+def test_log_panels_ask_for_a_bounded_number_of_lines():
+    for dashboard in DASHBOARDS.values():
+        for panel in dq.panels(dashboard):
+            if panel["type"] == "logs":
+                [target] = panel["targets"]
+                assert 0 < target.get("maxLines", 0) <= 5000, panel["title"]
+
+
 # --- template variables -----------------------------------------------------------------
 
 @pytest.mark.parametrize("name", sorted(DASHBOARDS))

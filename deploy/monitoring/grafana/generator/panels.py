@@ -136,12 +136,17 @@ def table(title, description, targets, w=24, h=8, unit=None, **extra):
     return _common(panel, title, description, targets, w, h, unit, **extra)
 
 
+# Lines a log panel asks Loki for (Grafana's default too): the newest first, so a log panel
+# stays a bounded read whatever the time range.
+MAX_LINES = 1000
+
+
 def logs(title, description, expr, w=24, h=10):
     panel = (logs_builder.Panel().show_time(True).show_labels(False).show_common_labels(False)
              .wrap_log_message(True).prettify_log_message(False).enable_log_details(True)
              .dedup_strategy(common.LogsDedupStrategy.NONE)
              .sort_order(common.LogsSortOrder.DESCENDING))
-    return _common(panel, title, description, [loki(expr)], w, h)
+    return _common(panel, title, description, [loki(expr).max_lines(MAX_LINES)], w, h)
 
 
 def row(title):
