@@ -17,7 +17,8 @@ What the lines look like, and why:
 - Paths: the frontend (index, hashed assets, favicon), fixed API endpoints, and --paths
   distinct id-bearing paths (/api/items/<n>, /api/users/<n>/orders, /api/orders/<uuid>,
   /api/files/<16 hex>/raw) picked with a long-tailed popularity, plus scanners probing made-up
-  paths (--scan-share, mostly 404).
+  paths (--scan-share): made-up paths answered 404, well-known probe paths (/.env,
+  /wp-login.php, ...) sometimes 400/403/405.
 - Status: mostly 2xx, 304 for cached assets, some 301/401/404/422/429/499, and --errors of
   all requests 5xx (500/502/503/504).
 - request_time and upstream_response_time are log-normal; --slow-share of API requests are
@@ -137,12 +138,14 @@ class Generator:
         agent = r.choice(BROWSERS)
         u = r.random()
         if u < p.scan_share:
+            # Made-up paths are answered 404; some well-known probe paths get 400/403/405.
             if r.random() < 0.6:
                 path = r.choice(SCAN_PATHS)
+                status = r.choices([404, 400, 403, 405], [80, 6, 10, 4])[0]
             else:
                 path = r.choice(SCAN_STEMS) % f"{r.getrandbits(24):x}"
+                status = 404
             method = "POST" if path == "/xmlrpc.php" else r.choice(["GET"] * 8 + ["HEAD", "PROPFIND"])
-            status = r.choices([404, 400, 403, 405], [90, 4, 4, 2])[0]
             return method, path, "", status, self._latency(0.002, 0.6), 150, r.choice(SCANNER_AGENTS), ""
         u = r.random()
         if u < 0.36:  # the frontend: pages and hashed assets, often revalidated
