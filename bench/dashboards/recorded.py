@@ -453,8 +453,9 @@ def evaluate(entries, rules: list[Rule], start_s: int, end_s: int):
     for rule in rules:
         if rule.range_s % 60:
             raise Unsupported(f"{rule.record}: range {rule.range_s}s is not whole minutes")
-    # buckets[rule][m][key] holds a count or values of minute m, lines with
-    # (m-1)*60 < t - offset <= m*60.
+    # buckets[rule][m][key] holds the values of minute m: lines with
+    # (m-1)*60 < t + offset <= m*60, so that the window of evaluation time k*60 is the
+    # minutes k - range/60 + 1 .. k.
     buckets = [defaultdict(lambda: defaultdict(list)) for _ in rules]
     first = math.ceil(start_s / 60)
     last = end_s // 60
@@ -484,18 +485,18 @@ def evaluate(entries, rules: list[Rule], start_s: int, end_s: int):
         parsed = json_fields_of(line, stream)
         key = tuple(sorted(stream.items()))
         for i, rule in enumerate(rules):
-            minute = -((offsets[i] - ts) // MINUTE)  # ceil((ts - offset) / 60 s)
+            minute = -((-ts - offsets[i]) // MINUTE)  # ceil((ts + offset) / 60 s)
             sample = rule.sample(stream, line, parsed, key)
             if sample is not None:
                 buckets[i][minute][sample[0]].append(sample[1])
         if ts < next_check:
             continue
         # Minute k is complete once every rule's bucket index has moved past it.
-        horizon = min(-((r.offset_s * NS - ts) // (60 * NS)) for r in rules) - 1
+        horizon = min(-((-ts - off) // MINUTE) for off in offsets) - 1
         while k <= min(horizon, last):
             yield from emit(k)
             k += 1
-        next_check = min((k + 1) * 60 * NS + r.offset_s * NS for r in rules) - 60 * NS
+        next_check = k * MINUTE - min(offsets)  # before this some rule still collects minute k
     while k <= last:
         yield from emit(k)
         k += 1
