@@ -6,7 +6,8 @@ deploy/application/nginx/nginx.conf: every field it has, every value a JSON stri
     bench/dashboards/generate.py --days 1 --rate 1 --paths 500 --seed 3 \\
         --end 2026-12-01T00:00:00Z --out /tmp/small
 
-writes DIR/access.log (one line per request, in time order) and DIR/summary.json, and prints
+writes DIR/access.log (one line per request, in time order), with --app-rate also DIR/app.log,
+and DIR/summary.json, and prints
 what it wrote: lines, bytes, span, distinct paths. Deterministic for a given seed and --end
 (the default --end is the current minute, so pass it for byte-identical output). Streams: the
 only thing held in memory is the set of distinct paths (about --paths of them).
@@ -81,6 +82,7 @@ class Params:
     slow_share: float = 0.01
     scan_share: float = 0.02
     host: str = "app.example.com"
+    app_rate: float = 0.0
 
 
 def parse_end(text: str) -> dt.datetime:
@@ -260,6 +262,52 @@ class Generator:
             yield round(t * 1000) * 1_000_000, encode(self._fields(t))
 
 
+TRACEBACKS = [
+    ('  File "/app/backend/main.py", line 42, in read_item\n    return items[item_id]', "KeyError: {n}"),
+    ('  File "/app/backend/db.py", line 88, in fetch\n    raise TimeoutError("database did not answer")',
+     "TimeoutError: database did not answer"),
+    ('  File "/usr/local/lib/python3.12/site-packages/celery/app/trace.py", line 453, in trace_task\n'
+     "    R = retval = fun(*args, **kwargs)", "ValueError: boom"),
+]
+
+
+def app_entries(p: Params, start: dt.datetime, end: dt.datetime):
+    """(timestamp in ns, entry, component, level) of app.log (FastAPI and Celery, the format
+    Promtail's app pipeline parses; a traceback continues on the following lines), at
+    p.app_rate entries per second, in time order. A Random of its own: the access lines stay
+    the same whether or not app.log is written."""
+    r = random.Random(p.seed * 7919 + 1)
+    t, stop = start.timestamp(), end.timestamp()
+    while p.app_rate > 0:
+        t += r.expovariate(p.app_rate)
+        if t >= stop:
+            return
+        ms = math.floor(t * 1000)
+        stamp = dt.datetime.fromtimestamp(ms // 1000, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S") + f",{ms % 1000:03d}"
+        task = f"tasks.flaky[{uuid.UUID(int=r.getrandbits(128), version=4)}]"
+        u = r.random()
+        if u < 0.85:
+            entry, component, level = (f'{stamp} INFO [uvicorn.access] 172.18.0.{r.randint(2, 9)}:{r.randint(30000, 60000)} - '
+                                       f'"GET /api/items/{r.randint(1, max(1, p.paths))} HTTP/1.1" 200'), "fastapi", "info"
+        elif u < 0.88:
+            entry, component, level = f"{stamp} WARNING [app] slow query: {r.randint(1, 9)}.{r.randint(0, 999):03d} s", "fastapi", "warning"
+        elif u < 0.89:
+            frames, last = TRACEBACKS[r.randint(0, 1)]
+            entry = (f"{stamp} ERROR [uvicorn.error] Exception in ASGI application\nTraceback (most recent call last):\n"
+                     f"{frames}\n{last.format(n=r.randint(1, 999))}")
+            component, level = "fastapi", "error"
+        elif u < 0.97:
+            entry, component, level = f"[{stamp}: INFO/MainProcess] Task {task} received", "celery", "info"
+        elif u < 0.985:
+            frames, last = TRACEBACKS[2]
+            entry = (f"[{stamp}: ERROR/ForkPoolWorker-{r.randint(1, 2)}] Task {task} raised unexpected: ValueError('boom')\n"
+                     f"Traceback (most recent call last):\n{frames}\n{last}")
+            component, level = "celery", "error"
+        else:
+            entry, component, level = f"[{stamp}: WARNING/ForkPoolWorker-{r.randint(1, 2)}] {task}: retrying", "celery", "warning"
+        yield ms * 1_000_000, entry, component, level
+
+
 def write(p: Params, out: Path) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     gen = Generator(p)
@@ -282,6 +330,15 @@ def write(p: Params, out: Path) -> dict:
         "params": {k: (v.isoformat() if isinstance(v, dt.datetime) else v)
                    for k, v in {**p.__dict__, "end": gen.end}.items()},
     }
+    if p.app_rate > 0:
+        entries = lines_ = size_ = 0
+        with open(out / "app.log", "w", encoding="utf-8", buffering=1 << 20) as f:
+            for _, entry, _, _ in app_entries(p, gen.start, gen.end):
+                f.write(entry + "\n")
+                entries += 1
+                lines_ += entry.count("\n") + 1
+                size_ += len(entry) + 1
+        summary["app_log"] = {"file": str(out / "app.log"), "entries": entries, "lines": lines_, "bytes": size_}
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
 
@@ -300,8 +357,10 @@ def main(argv=None) -> int:
     ap.add_argument("--slow-share", type=float, default=0.01, help="share of API requests slower than 1 s (default 0.01)")
     ap.add_argument("--scan-share", type=float, default=0.02, help="share of scanner requests (default 0.02)")
     ap.add_argument("--host", default="app.example.com", help="value of the host field")
+    ap.add_argument("--app-rate", type=float, default=0.0,
+                    help="also write app.log (FastAPI and Celery entries, some with tracebacks) at this many entries/s")
     a = ap.parse_args(argv)
-    p = Params(a.days, a.rate, a.paths, a.seed, a.end, a.diurnal, a.errors, a.slow_share, a.scan_share, a.host)
+    p = Params(a.days, a.rate, a.paths, a.seed, a.end, a.diurnal, a.errors, a.slow_share, a.scan_share, a.host, a.app_rate)
     try:
         s = write(p, a.out)
     except ValueError as e:
@@ -309,6 +368,9 @@ def main(argv=None) -> int:
     print(f"generate.py: wrote {s['lines']:,} lines, {s['bytes']:,} bytes ({s['bytes'] / 2**20:.1f} MiB) "
           f"to {s['file']}\n  span {s['start']} .. {s['end']} ({p.days:g} days at {p.rate:g} req/s), "
           f"{s['distinct_paths']:,} distinct paths ({s['distinct_id_paths']:,} with ids), seed {p.seed}")
+    if "app_log" in s:
+        a = s["app_log"]
+        print(f"  and {a['entries']:,} app.log entries ({a['lines']:,} lines, {a['bytes']:,} bytes) to {a['file']}")
     return 0
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import heapq
 import json
 import os
 import platform
@@ -87,7 +88,8 @@ def mib(n: int) -> str:
 def ensure_data(args, work: Path) -> dict:
     data = work / "data"
     summary_path = data / "summary.json"
-    wanted = {"days": args.days, "rate": args.rate, "paths": args.paths, "seed": args.seed}
+    wanted = {"days": args.days, "rate": args.rate, "paths": args.paths, "seed": args.seed,
+              "app_rate": args.app_rate}
     if summary_path.exists():
         summary = json.loads(summary_path.read_text())
         if all(summary["params"].get(k) == v for k, v in wanted.items()) and \
@@ -97,7 +99,7 @@ def ensure_data(args, work: Path) -> dict:
             return summary
     log(f"generating {args.days:g} days x {args.rate:g} req/s, {args.paths:,} id paths into {data}")
     summary = generate.write(generate.Params(args.days, args.rate, args.paths, args.seed,
-                                             args.end or generate.default_end()), data)
+                                             args.end or generate.default_end(), app_rate=args.app_rate), data)
     log(f"wrote {summary['lines']:,} lines, {mib(summary['bytes'])}, {summary['distinct_paths']:,} distinct paths")
     return summary
 
@@ -111,6 +113,25 @@ def access_entries(summary: dict):
             yield round(float(line[i:line.index('"', i)]) * 1000) * 1_000_000, STREAM, line
 
 
+def params_of(summary: dict) -> generate.Params:
+    p = dict(summary["params"])
+    p["end"] = generate.parse_end(p["end"])
+    return generate.Params(**p)
+
+
+def app_entries(summary: dict):
+    """(ts_ns, stream labels, entry) of app.log as Promtail's app pipeline labels them: the
+    generator's own entries (the same as in app.log, made again rather than re-parsed)."""
+    p = params_of(summary)
+    start, end = (generate.parse_end(summary[k]) for k in ("start", "end"))
+    for ts, entry, component, level in generate.app_entries(p, start, end):
+        yield ts, {"job": "app", "site": STREAM["site"], "component": component, "level": level}, entry
+
+
+def all_entries(summary: dict):
+    return heapq.merge(access_entries(summary), app_entries(summary), key=lambda e: e[0])
+
+
 def span_s(summary: dict) -> tuple[int, int]:
     return (int(dt.datetime.fromisoformat(summary["start"]).timestamp()),
             int(dt.datetime.fromisoformat(summary["end"]).timestamp()))
@@ -122,7 +143,7 @@ def recorded_series(summary: dict, work: Path) -> Path:
     out = work / "recorded"
     om = out / "recorded.om"
     stamp = out / "source.json"
-    source = {"data": summary["end"], "lines": summary["lines"],
+    source = {"data": summary["params"], "lines": summary["lines"],
               "rules": {p.name: p.read_text() for p in sorted(recorded.RULE_DIR.glob("*.yaml"))}}
     if om.exists() and stamp.exists() and json.loads(stamp.read_text()) == source:
         log(f"reusing the recorded series in {om}")
@@ -131,7 +152,7 @@ def recorded_series(summary: dict, work: Path) -> Path:
     rules = recorded.load_rules()
     log(f"evaluating {len(rules)} Loki recording rules every minute over the span (Python)")
     t0 = time.monotonic()
-    counts = recorded.openmetrics(recorded.evaluate(access_entries(summary), rules, start, end), out)
+    counts = recorded.openmetrics(recorded.evaluate(all_entries(summary), rules, start, end), out)
     log(f"recorded series: {sum(counts.values()):,} samples in {time.monotonic() - t0:.0f} s: "
         + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
     stamp.write_text(json.dumps(source))
@@ -176,7 +197,7 @@ def prometheus_command(work: Path, port: int) -> list[str]:
 def load_prometheus(summary: dict, work: Path):
     tsdb = work / "prometheus"
     stamp = work / "prometheus.json"
-    source = {"data": summary["end"], "lines": summary["lines"],
+    source = {"data": summary["params"], "lines": summary["lines"],
               "rules": (work / "recorded/source.json").read_text()}
     if tsdb.exists() and stamp.exists() and json.loads(stamp.read_text()) == source:
         log(f"reusing the Prometheus TSDB in {tsdb}")
@@ -216,11 +237,12 @@ def loki_config(work: Path, summary: dict):
 
 
 def push_all(base: str, summary: dict, batch_bytes: int = 4 << 20):
+    """Pushes every entry (access log and app.log) in time order, ~4 MB of JSON a request."""
     session = requests.Session()
-    values, size, pushed, t0 = [], 0, 0, time.monotonic()
+    streams, size, pushed, t0 = {}, 0, 0, time.monotonic()
 
     def send():
-        body = json.dumps({"streams": [{"stream": STREAM, "values": values}]})
+        body = json.dumps({"streams": [{"stream": dict(k), "values": v} for k, v in streams.items()]})
         for attempt in range(20):
             r = session.post(base + "/loki/api/v1/push", data=body,
                              headers={"Content-Type": "application/json"}, timeout=120)
@@ -231,19 +253,19 @@ def push_all(base: str, summary: dict, batch_bytes: int = 4 << 20):
             time.sleep(1 + attempt)
         raise SystemExit(f"Loki kept refusing pushes: {r.status_code} {r.text[:300]}")
 
-    for ts, _, line in access_entries(summary):
-        values.append([str(ts), line])
+    for ts, labels, line in all_entries(summary):
+        streams.setdefault(tuple(sorted(labels.items())), []).append([str(ts), line])
         size += len(line) + 40
+        pushed += 1
         if size >= batch_bytes:
             send()
-            pushed += len(values)
-            values, size = [], 0
-    if values:
+            streams, size = {}, 0
+    if streams:
         send()
-        pushed += len(values)
     elapsed = time.monotonic() - t0
-    log(f"pushed {pushed:,} lines in {elapsed:.0f} s ({summary['bytes'] / 2**20 / elapsed:.1f} MiB/s)")
-    return elapsed
+    total = summary["bytes"] + summary.get("app_log", {}).get("bytes", 0)
+    log(f"pushed {pushed:,} entries in {elapsed:.0f} s ({total / 2**20 / elapsed:.1f} MiB/s)")
+    return elapsed, pushed
 
 
 def loki_count(base: str, summary: dict) -> int:
@@ -359,14 +381,15 @@ def markdown(result: dict) -> str:
         f"- Components: {result['versions']}.",
         f"- Data: {s['lines']:,} access lines, {s['bytes']:,} bytes ({mib(s['bytes'])}), "
         f"{s['params']['days']:g} days at {s['params']['rate']:g} req/s, {s['distinct_paths']:,} distinct "
-        f"paths ({s['distinct_id_paths']:,} with ids), {s['start']} .. {s['end']}, seed {s['params']['seed']}.",
+        f"paths ({s['distinct_id_paths']:,} with ids), {s['start']} .. {s['end']}, seed {s['params']['seed']}"
+        + (f"; and {s['app_log']['entries']:,} app.log entries ({mib(s['app_log']['bytes'])})" if "app_log" in s else "") + ".",
         f"- On disk after loading: Prometheus TSDB {mib(result['sizes']['prometheus'])}"
         + (f"; Loki {mib(result['sizes']['loki_total'])} (chunks {mib(result['sizes']['loki_chunks'])}, "
            f"index {mib(result['sizes']['loki_index'])})" if result.get("loki") else "; Loki: not run (not on PATH)") + ".",
     ]
     if result.get("loki"):
         lo = result["loki"]
-        lines += [f"- Loki: {lo['pushed']:,} lines pushed in {lo['push_s']:.0f} s; {lo['stored']:,} counted back after "
+        lines += [f"- Loki: {lo['pushed']:,} entries pushed in {lo['push_s']:.0f} s; {lo['stored']:,} access lines counted back after "
                   f"the restart; recording rules compared at {lo['rule_times']} evaluation times: "
                   f"{lo['rule_differences']} differences."]
     lines += ["", f"Every panel query as Grafana sends it, {result['repeats']} runs each: first / median / max "
@@ -403,6 +426,8 @@ def main(argv=None) -> int:
     ap.add_argument("--rate", type=float, default=1)
     ap.add_argument("--paths", type=int, default=500)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--app-rate", type=float, default=None,
+                    help="app.log entries per second (default: half of --rate, about one per API request)")
     ap.add_argument("--end", type=generate.parse_end, default=None,
                     help="end of the data (default: reuse WORK's data, else the current minute)")
     ap.add_argument("--work", type=Path, default=None, help="folder for data, TSDB and Loki (default /var/tmp/bench-dashboards-<days>d)")
@@ -411,6 +436,8 @@ def main(argv=None) -> int:
     ap.add_argument("--rule-check-times", type=int, default=3, help="evaluation times at which Loki checks the recorded values")
     ap.add_argument("--write-docs", action="store_true", help=f"write the results into {DOC.relative_to(REPO)}")
     args = ap.parse_args(argv)
+    if args.app_rate is None:
+        args.app_rate = args.rate / 2
     work = args.work or Path(f"/var/tmp/bench-dashboards-{args.days:g}d")
     work.mkdir(parents=True, exist_ok=True)
 
@@ -438,21 +465,21 @@ def main(argv=None) -> int:
         config, lport = loki_config(work, summary)
         base = f"http://127.0.0.1:{lport}"
         stamp = work / "loki.json"
-        source = {"data": summary["end"], "lines": summary["lines"], "config": config}
+        source = {"data": summary["params"], "lines": summary["lines"], "config": config}
         loki = {}
         if not (stamp.exists() and json.loads(stamp.read_text()) == source):
             shutil.rmtree(work / "loki", ignore_errors=True)
             log("Loki changes to the shipped loki.yml: " + "; ".join(f"{k} = {v} ({why})" for k, v, why in LOKI_CHANGES))
             with real_loki.started(work, config=config, port=lport):
-                loki["push_s"] = push_all(base, summary)
+                loki["push_s"], loki["pushed"] = push_all(base, summary)
                 r = requests.post(base + "/flush", timeout=600)
                 log(f"POST /flush: {r.status_code}")
                 time.sleep(10)
-            stamp.write_text(json.dumps({**source, "push_s": loki["push_s"]}))
+            stamp.write_text(json.dumps({**source, "push_s": loki["push_s"], "pushed": loki["pushed"]}))
         else:
-            loki["push_s"] = json.loads(stamp.read_text())["push_s"]
+            loaded = json.loads(stamp.read_text())
+            loki["push_s"], loki["pushed"] = loaded["push_s"], loaded["pushed"]
             log("reusing the loaded Loki volume")
-        loki["pushed"] = summary["lines"]
         with real_loki.started(work, config=config, port=lport):
             loki["stored"] = loki_count(base, summary)
             log(f"Loki holds {loki['stored']:,} of {summary['lines']:,} lines")

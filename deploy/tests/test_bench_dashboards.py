@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import re2
+import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 BENCH = REPO / "bench/dashboards"
@@ -204,5 +205,26 @@ def test_grafana_instant_queries_use_the_whole_range():
 def test_every_dashboard_query_can_be_built():
     reqs = grafana.requests_for(1_800_000_000_000, 604_800_000)
     assert {r.datasource for r in reqs} == {"prometheus", "loki"}
-    assert all("$" not in r.expr.replace("${2}", "") for r in reqs)
+    # no variable left (the route template's ${2} and (/|$) are regular-expression syntax)
+    assert not [r.name for r in reqs if re.search(r"\$\{?[A-Za-z_]", r.expr)]
     assert all(r.limit == 1000 for r in reqs if r.kind == "logs")
+
+
+def test_app_log_entries_are_what_promtails_app_pipeline_parses():
+    promtail = yaml.safe_load(re.sub(r"\$\{[^}]*\}", "x", (REPO / "deploy/monitoring/promtail/promtail.yml").read_text()))
+    stages = next(s for s in promtail["scrape_configs"] if s["job_name"] == "app")["pipeline_stages"]
+    firstline = next(s["multiline"]["firstline"] for s in stages if "multiline" in s)
+    regex = next(s["regex"]["expression"] for s in stages if "regex" in s)
+    p = generate.Params(0.02, 1, 50, seed=2, app_rate=2)
+    end = generate.parse_end(END)
+    entries = list(generate.app_entries(p, end - generate.dt.timedelta(days=0.02), end))
+    assert len(entries) > 2000
+    for ts, entry, component, level in entries:
+        first, *rest = entry.split("\n")
+        assert re.match(firstline, first) and not any(re.match(firstline, l) for l in rest)
+        m = re.match(regex, first)
+        assert component == ("celery" if m.group("celery") else "fastapi") and level == m.group("level").lower()
+        stamp = generate.dt.datetime.strptime(m.group("time"), "%Y-%m-%d %H:%M:%S,%f").replace(tzinfo=generate.dt.timezone.utc)
+        assert round(stamp.timestamp() * 1000) * 1_000_000 == ts
+    tracebacks = [e for _, e, _, _ in entries if "Traceback (most recent call last)" in e]
+    assert tracebacks and all(l == "error" for _, e, _, l in entries if e in tracebacks)
