@@ -447,9 +447,10 @@ def quantile(q: float, values: list[float]) -> float:
     return values[lower] * (1 - weight) + values[upper] * weight
 
 
-def evaluate(entries, rules: list[Rule], start_s: int, end_s: int):
-    """Yields (evaluation time in s, rule, {label tuple: value}) for every whole minute T in
-    [start_s, end_s], from `entries` = (ts_ns, stream labels, line) in time order."""
+def evaluate(entries, rules: list[Rule], start_s: int, end_s: int, phase_ms: int = 0):
+    """Yields (evaluation time in s, rule, {label tuple: value}) for every evaluation time
+    T = whole minute + phase_ms in [start_s, end_s], from `entries` = (ts_ns, stream labels,
+    line) in time order. (The real ruler evaluates each group at a phase of its own.)"""
     for rule in rules:
         if rule.range_s % 60:
             raise Unsupported(f"{rule.record}: range {rule.range_s}s is not whole minutes")
@@ -457,8 +458,8 @@ def evaluate(entries, rules: list[Rule], start_s: int, end_s: int):
     # (m-1)*60 < t + offset <= m*60, so that the window of evaluation time k*60 is the
     # minutes k - range/60 + 1 .. k.
     buckets = [defaultdict(lambda: defaultdict(list)) for _ in rules]
-    first = math.ceil(start_s / 60)
-    last = end_s // 60
+    first = math.ceil((start_s - phase_ms / 1000) / 60)
+    last = math.floor((end_s - phase_ms / 1000) / 60)
 
     def emit(k):
         for i, rule in enumerate(rules):
@@ -475,12 +476,13 @@ def evaluate(entries, rules: list[Rule], start_s: int, end_s: int):
                     out[key] = float(len(values))
                 else:
                     out[key] = quantile(rule.quantile, values)
-            yield k * 60, rule, out
+            yield (k * 60 + phase_ms / 1000 if phase_ms else k * 60), rule, out
             buckets[i].pop(k - rule.range_s // 60 + 1, None)  # never needed again
 
     k = first
     next_check = -math.inf
-    offsets, MINUTE = [r.offset_s * NS for r in rules], 60 * NS
+    # shifted so that evaluation k*60 + phase reads the minutes k - range/60 + 1 .. k
+    offsets, MINUTE = [r.offset_s * NS - phase_ms * 1_000_000 for r in rules], 60 * NS
     for ts, stream, line in entries:
         parsed = json_fields_of(line, stream)
         key = tuple(sorted(stream.items()))

@@ -13,16 +13,22 @@ import json
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import re2
+import requests
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
 BENCH = REPO / "bench/dashboards"
 sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 import generate  # noqa: E402
+import real_loki  # noqa: E402
+from grafana_binaries import needs  # noqa: E402
+from prom_helpers import free_port, running  # noqa: E402
 import grafana  # noqa: E402
 import recorded  # noqa: E402
 
@@ -164,6 +170,10 @@ def test_rule_evaluation_windows_rates_and_quantiles():
     # (T-270s, T+30s] holds all four: rank 0.95 * 3 = 2.85 between 0.3 and 9.0
     assert out[(T + 60, "nginx:request_time_seconds:p95_5m")] == {("application",): pytest.approx(7.695)}
     assert out[(T + 60, "nginx:requests:rate1m")] == {("application", "2xx", "GET", "/api/items/:id"): 1 / 60}
+    # a group evaluated 15 s into each minute: T+15s reads (T-75s, T-15s]
+    shifted = {t: v for t, rule, v in recorded.evaluate(iter(entries), picked[:1], T, T + 60, phase_ms=15_000)}
+    assert shifted[T + 15] == {("application", "5xx", "GET", "/api/items/:id"): 1 / 60,
+                               ("application", "2xx", "GET", "/api/items/:id"): 1 / 60}
 
 
 def test_every_shipped_rule_is_understood():
@@ -221,10 +231,98 @@ def test_app_log_entries_are_what_promtails_app_pipeline_parses():
     assert len(entries) > 2000
     for ts, entry, component, level in entries:
         first, *rest = entry.split("\n")
-        assert re.match(firstline, first) and not any(re.match(firstline, l) for l in rest)
-        m = re.match(regex, first)
+        assert re2.match(firstline, first) and not any(re2.match(firstline, l) for l in rest)
+        m = re2.match(regex, first)  # Go regex syntax, as Promtail reads it
         assert component == ("celery" if m.group("celery") else "fastapi") and level == m.group("level").lower()
         stamp = generate.dt.datetime.strptime(m.group("time"), "%Y-%m-%d %H:%M:%S,%f").replace(tzinfo=generate.dt.timezone.utc)
         assert round(stamp.timestamp() * 1000) * 1_000_000 == ts
     tracebacks = [e for _, e, _, _ in entries if "Traceback (most recent call last)" in e]
     assert tracebacks and all(l == "error" for _, e, _, l in entries if e in tracebacks)
+
+
+# --- against a real Loki and its ruler (skipped where Loki is not installed) ----------------
+
+needs_loki = needs("loki", real_loki.LOKI)
+
+
+def push(base, entries):
+    streams = {}
+    for ts, labels, entry in entries:
+        streams.setdefault(tuple(sorted(labels.items())), []).append([str(ts), entry])
+    body = {"streams": [{"stream": dict(k), "values": v} for k, v in streams.items()]}
+    r = requests.post(base + "/loki/api/v1/push", json=body, timeout=60)
+    assert r.status_code == 204, r.text
+
+
+def sample_entries(now_s, before_s, after_s):
+    """Generated access lines and app.log entries around now, plus access lines exactly on
+    the window edges of whole minutes (T-90 s, T-30 s, T-330 s), where an off-by-one between
+    (a, b] and [a, b) would show."""
+    end = generate.dt.datetime.fromtimestamp(now_s + after_s, generate.dt.timezone.utc)
+    p = generate.Params((before_s + after_s) / 86400, 4, 100, seed=11, end=end, app_rate=1)
+    gen = generate.Generator(p)
+    access = [(ts, STREAM, l) for ts, l in gen.lines()]
+    edges = [(k * 60 - back) * 10**9 for k in range((now_s - before_s) // 60 + 1, (now_s + after_s) // 60)
+             for back in (30, 90, 330)]
+    access += [(ts, STREAM, line(f"/api/edge/{ts // 10**9}", "503", "1.500")) for ts in edges
+               if (now_s - before_s) * 10**9 < ts < (now_s + after_s) * 10**9]
+    app = [(ts, {"job": "app", "site": "application", "component": c, "level": lv}, e)
+           for ts, e, c, lv in generate.app_entries(p, gen.start, gen.end)]
+    return sorted(access + app, key=lambda e: e[0])
+
+
+def as_labels(rule, metric):
+    return tuple(metric.get(l, "") for l in rule.by)
+
+
+@needs_loki
+def test_python_rule_values_equal_real_lokis_and_its_rulers(tmp_path):
+    prom_port = free_port()
+    (tmp_path / "prometheus.yml").write_text("global:\n  scrape_interval: 30s\n")
+    prometheus = ["prometheus", f"--config.file={tmp_path / 'prometheus.yml'}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                  "--web.enable-remote-write-receiver", f"--web.listen-address=127.0.0.1:{prom_port}"]
+    prom = f"http://127.0.0.1:{prom_port}"
+    rules = recorded.load_rules()
+    with running(prometheus, prom + "/-/ready", tmp_path / "prometheus.log"):
+        (tmp_path / "loki").mkdir()
+        with real_loki.started(tmp_path / "loki", remote_write_url=prom + "/api/v1/write") as loki:
+            now = int(time.time())
+            entries = sample_entries(now, 420, 240)  # Loki accepts lines up to 10 min ahead
+            push(loki, entries)
+
+            # (a) every rule as an instant query at whole minutes, as the benchmark checks
+            minutes = [k * 60 for k in range((now - 60) // 60, (now + 180) // 60)]
+            mine = {(t, r.record): v for t, r, v in recorded.evaluate(iter(entries), rules, minutes[0], minutes[-1])}
+            for rule in rules:
+                for t in minutes:
+                    r = requests.get(loki + "/loki/api/v1/query", params={"query": rule.expr, "time": str(t * 10**9)}, timeout=60)
+                    assert r.status_code == 200, r.text
+                    got = {as_labels(rule, s["metric"]): float(s["value"][1]) for s in r.json()["data"]["result"]}
+                    assert got == pytest.approx(mine[(t, rule.record)], rel=1e-9), (rule.record, t)
+
+            # (b) what the ruler itself evaluated and remote-wrote, at its own times
+            def written():
+                q = "{__name__=~\"" + "|".join(re.escape(r.record) for r in rules) + "\"}[15m]"
+                r = requests.get(prom + "/api/v1/query", params={"query": q}, timeout=30)
+                return r.json()["data"]["result"]
+            deadline = time.time() + 200
+            while time.time() < deadline:
+                series = written()
+                if {s["metric"]["__name__"] for s in series} >= {r.record for r in rules} and \
+                        all(len(s["values"]) >= 2 for s in series if s["metric"]["__name__"].startswith("nginx:requests")):
+                    break
+                time.sleep(10)
+            by_rule = {}
+            for s in series:
+                for ts, value in s["values"]:
+                    by_rule.setdefault(s["metric"]["__name__"], {}).setdefault(round(ts * 1000), {})[
+                        as_labels(next(r for r in rules if r.record == s["metric"]["__name__"]), s["metric"])] = float(value)
+            compared = 0
+            for rule in rules:
+                assert rule.record in by_rule, f"the ruler wrote no {rule.record}"
+                for t_ms, got in by_rule[rule.record].items():
+                    ours = dict((t, v) for t, _, v in recorded.evaluate(iter(entries), [rule], t_ms // 1000 - 1, t_ms // 1000 + 1,
+                                                                         phase_ms=t_ms % 60_000))
+                    assert got == pytest.approx(ours[t_ms / 1000 if t_ms % 60_000 else t_ms // 1000], rel=1e-9), (rule.record, t_ms)
+                    compared += 1
+            assert compared >= len(rules)
