@@ -7,7 +7,7 @@ deploy/application/nginx/nginx.conf: every field it has, every value a JSON stri
         --end 2026-12-01T00:00:00Z --out /tmp/small
 
 writes DIR/access.log (one line per request, in time order), with --app-rate also DIR/app.log,
-and DIR/summary.json, and prints
+with --frontend-rate DIR/frontend.log, and DIR/summary.json, and prints
 what it wrote: lines, bytes, span, distinct paths. Deterministic for a given seed and --end
 (the default --end is the current minute, so pass it for byte-identical output). Streams: the
 only thing held in memory is the set of distinct paths (about --paths of them).
@@ -83,6 +83,7 @@ class Params:
     scan_share: float = 0.02
     host: str = "app.example.com"
     app_rate: float = 0.0
+    frontend_rate: float = 0.0
 
 
 def parse_end(text: str) -> dt.datetime:
@@ -308,6 +309,43 @@ def app_entries(p: Params, start: dt.datetime, end: dt.datetime):
         yield ms * 1_000_000, entry, component, level
 
 
+JS_ERRORS = [("error", "TypeError: Cannot read properties of undefined (reading 'price')", "/assets/index-4f3a2b1c.js"),
+             ("error", "ReferenceError: gtag is not defined", "/assets/index-4f3a2b1c.js"),
+             ("unhandledrejection", "Error: Request failed with status code 502", "/assets/vendor-5e6f7a8b.js"),
+             ("resource", "Failed to load /assets/logo-1a2b3c4d.svg", "/assets/logo-1a2b3c4d.svg")]
+
+
+def frontend_events(p: Params, start: dt.datetime, end: dt.datetime):
+    """(timestamp in ns, JSON line, kind) of the browser events the collector forwards to
+    Loki (docs/signals.md): per page load a pageload and a vitals event, and now and then a
+    JS error, at p.frontend_rate page loads per second, in time order."""
+    r = random.Random(p.seed * 7919 + 2)
+    t, stop = start.timestamp(), end.timestamp()
+    encode = json.JSONEncoder(separators=(",", ":")).encode
+    while p.frontend_rate > 0:
+        t += r.expovariate(p.frontend_rate)
+        if t >= stop:
+            return
+        ns = math.floor(t * 1000) * 1_000_000
+        k = r.randrange(max(1, p.paths))
+        page = r.choice(["/", "/", "/search", f"/items/{k // 4 + 1}",
+                         f"/orders/{uuid.UUID(int=(k * 0x9E3779B97F4A7C15F39CC0605CEDC835) % 2**128, version=4)}"])
+        ttfb = r.lognormvariate(math.log(0.12), 0.5)
+        dcl = ttfb + r.lognormvariate(math.log(0.4), 0.5)
+        load = dcl + r.lognormvariate(math.log(0.3), 0.6)
+        yield ns, encode({"kind": "pageload", "page": page, "ttfb": round(ttfb, 3), "dcl": round(dcl, 3),
+                          "load": round(load, 3), "dns": 0.004, "tcp": 0.01, "tls": 0.02,
+                          "transfer_size": r.randint(2_000, 600_000), "nav_type": "navigate"}), "pageload"
+        yield ns + 1_000_000, encode({"kind": "vitals", "page": page, "lcp": round(load * r.uniform(0.8, 1.3), 3),
+                                      "cls": round(r.expovariate(20), 3), "inp": round(r.lognormvariate(math.log(0.08), 0.6), 3)}), "vitals"
+        if r.random() < 0.03:
+            kind, message, source = r.choice(JS_ERRORS)
+            yield ns + 2_000_000, encode({"kind": "error", "type": kind, "message": message, "source": source,
+                                          "line": r.randint(1, 900), "col": r.randint(1, 80),
+                                          "stack": f"{message}\n    at render ({source}:1:{r.randint(1, 9999)})",
+                                          "page": page}), "error"
+
+
 def write(p: Params, out: Path) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     gen = Generator(p)
@@ -339,6 +377,14 @@ def write(p: Params, out: Path) -> dict:
                 lines_ += entry.count("\n") + 1
                 size_ += len(entry) + 1
         summary["app_log"] = {"file": str(out / "app.log"), "entries": entries, "lines": lines_, "bytes": size_}
+    if p.frontend_rate > 0:
+        events = size_ = 0
+        with open(out / "frontend.log", "w", encoding="utf-8", buffering=1 << 20) as f:
+            for _, event, _ in frontend_events(p, gen.start, gen.end):
+                f.write(event + "\n")
+                events += 1
+                size_ += len(event) + 1
+        summary["frontend_events"] = {"file": str(out / "frontend.log"), "events": events, "bytes": size_}
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
 
@@ -359,8 +405,10 @@ def main(argv=None) -> int:
     ap.add_argument("--host", default="app.example.com", help="value of the host field")
     ap.add_argument("--app-rate", type=float, default=0.0,
                     help="also write app.log (FastAPI and Celery entries, some with tracebacks) at this many entries/s")
+    ap.add_argument("--frontend-rate", type=float, default=0.0,
+                    help="also write frontend.log (browser events as the collector forwards them) at this many page loads/s")
     a = ap.parse_args(argv)
-    p = Params(a.days, a.rate, a.paths, a.seed, a.end, a.diurnal, a.errors, a.slow_share, a.scan_share, a.host, a.app_rate)
+    p = Params(a.days, a.rate, a.paths, a.seed, a.end, a.diurnal, a.errors, a.slow_share, a.scan_share, a.host, a.app_rate, a.frontend_rate)
     try:
         s = write(p, a.out)
     except ValueError as e:
@@ -371,6 +419,9 @@ def main(argv=None) -> int:
     if "app_log" in s:
         a = s["app_log"]
         print(f"  and {a['entries']:,} app.log entries ({a['lines']:,} lines, {a['bytes']:,} bytes) to {a['file']}")
+    if "frontend_events" in s:
+        e = s["frontend_events"]
+        print(f"  and {e['events']:,} browser events ({e['bytes']:,} bytes) to {e['file']}")
     return 0
 
 

@@ -89,7 +89,7 @@ def ensure_data(args, work: Path) -> dict:
     data = work / "data"
     summary_path = data / "summary.json"
     wanted = {"days": args.days, "rate": args.rate, "paths": args.paths, "seed": args.seed,
-              "app_rate": args.app_rate}
+              "app_rate": args.app_rate, "frontend_rate": args.frontend_rate}
     if summary_path.exists():
         summary = json.loads(summary_path.read_text())
         if all(summary["params"].get(k) == v for k, v in wanted.items()) and \
@@ -99,7 +99,8 @@ def ensure_data(args, work: Path) -> dict:
             return summary
     log(f"generating {args.days:g} days x {args.rate:g} req/s, {args.paths:,} id paths into {data}")
     summary = generate.write(generate.Params(args.days, args.rate, args.paths, args.seed,
-                                             args.end or generate.default_end(), app_rate=args.app_rate), data)
+                                             args.end or generate.default_end(), app_rate=args.app_rate,
+                                             frontend_rate=args.frontend_rate), data)
     log(f"wrote {summary['lines']:,} lines, {mib(summary['bytes'])}, {summary['distinct_paths']:,} distinct paths")
     return summary
 
@@ -128,8 +129,16 @@ def app_entries(summary: dict):
         yield ts, {"job": "app", "site": STREAM["site"], "component": component, "level": level}, entry
 
 
+def frontend_entries(summary: dict):
+    """(ts_ns, stream labels, event) of the browser events, labelled as the collector does."""
+    p = params_of(summary)
+    start, end = (generate.parse_end(summary[k]) for k in ("start", "end"))
+    for ts, event, kind in generate.frontend_events(p, start, end):
+        yield ts, {"app": "frontend", "job": "frontend", "kind": kind}, event
+
+
 def all_entries(summary: dict):
-    return heapq.merge(access_entries(summary), app_entries(summary), key=lambda e: e[0])
+    return heapq.merge(access_entries(summary), app_entries(summary), frontend_entries(summary), key=lambda e: e[0])
 
 
 def span_s(summary: dict) -> tuple[int, int]:
@@ -263,7 +272,7 @@ def push_all(base: str, summary: dict, batch_bytes: int = 4 << 20):
     if streams:
         send()
     elapsed = time.monotonic() - t0
-    total = summary["bytes"] + summary.get("app_log", {}).get("bytes", 0)
+    total = summary["bytes"] + summary.get("app_log", {}).get("bytes", 0) + summary.get("frontend_events", {}).get("bytes", 0)
     log(f"pushed {pushed:,} entries in {elapsed:.0f} s ({total / 2**20 / elapsed:.1f} MiB/s)")
     return elapsed, pushed
 
@@ -382,7 +391,9 @@ def markdown(result: dict) -> str:
         f"- Data: {s['lines']:,} access lines, {s['bytes']:,} bytes ({mib(s['bytes'])}), "
         f"{s['params']['days']:g} days at {s['params']['rate']:g} req/s, {s['distinct_paths']:,} distinct "
         f"paths ({s['distinct_id_paths']:,} with ids), {s['start']} .. {s['end']}, seed {s['params']['seed']}"
-        + (f"; and {s['app_log']['entries']:,} app.log entries ({mib(s['app_log']['bytes'])})" if "app_log" in s else "") + ".",
+        + (f"; and {s['app_log']['entries']:,} app.log entries ({mib(s['app_log']['bytes'])})" if "app_log" in s else "")
+        + (f"; and {s['frontend_events']['events']:,} browser events ({mib(s['frontend_events']['bytes'])})"
+           if "frontend_events" in s else "") + ".",
         f"- On disk after loading: Prometheus TSDB {mib(result['sizes']['prometheus'])}"
         + (f"; Loki {mib(result['sizes']['loki_total'])} (chunks {mib(result['sizes']['loki_chunks'])}, "
            f"index {mib(result['sizes']['loki_index'])})" if result.get("loki") else "; Loki: not run (not on PATH)") + ".",
@@ -428,6 +439,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--app-rate", type=float, default=None,
                     help="app.log entries per second (default: half of --rate, about one per API request)")
+    ap.add_argument("--frontend-rate", type=float, default=None,
+                    help="browser page loads per second (default: --rate / 20, a page load per 20 requests)")
     ap.add_argument("--end", type=generate.parse_end, default=None,
                     help="end of the data (default: reuse WORK's data, else the current minute)")
     ap.add_argument("--work", type=Path, default=None, help="folder for data, TSDB and Loki (default /var/tmp/bench-dashboards-<days>d)")
@@ -438,6 +451,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.app_rate is None:
         args.app_rate = args.rate / 2
+    if args.frontend_rate is None:
+        args.frontend_rate = args.rate / 20
     work = args.work or Path(f"/var/tmp/bench-dashboards-{args.days:g}d")
     work.mkdir(parents=True, exist_ok=True)
 
