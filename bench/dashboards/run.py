@@ -485,7 +485,7 @@ def main(argv=None) -> int:
         if not (stamp.exists() and json.loads(stamp.read_text()) == source):
             shutil.rmtree(work / "loki", ignore_errors=True)
             log("Loki changes to the shipped loki.yml: " + "; ".join(f"{k} = {v} ({why})" for k, v, why in LOKI_CHANGES))
-            with real_loki.started(work, config=config, port=lport):
+            with real_loki.started(work, config=config, port=lport, timeout=1800):
                 loki["push_s"], loki["pushed"] = push_all(base, summary)
                 r = requests.post(base + "/flush", timeout=600)
                 log(f"POST /flush: {r.status_code}")
@@ -495,7 +495,7 @@ def main(argv=None) -> int:
             loaded = json.loads(stamp.read_text())
             loki["push_s"], loki["pushed"] = loaded["push_s"], loaded["pushed"]
             log("reusing the loaded Loki volume")
-        with real_loki.started(work, config=config, port=lport):
+        with real_loki.started(work, config=config, port=lport, timeout=1800):
             loki["stored"] = loki_count(base, summary)
             log(f"Loki holds {loki['stored']:,} of {summary['lines']:,} lines")
             times = [end - 600 - i * 3600 * 7 for i in range(args.rule_check_times)]
