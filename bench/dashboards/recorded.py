@@ -16,8 +16,10 @@ functions the rules use, with the semantics of Loki's template functions (Go reg
 expansion). bench/dashboards/run.py checks the result against a real Loki where one is on
 PATH; deploy/tests/test_bench_dashboards.py runs it on sample lines in CI.
 
-Evaluation times are whole minutes (the rule groups' interval); a window (T-O-R, T-O] holds
-the lines whose timestamp t satisfies T-O-R < t <= T-O, as Loki's range vectors do.
+Evaluation times are every minute (the rule groups' interval), at whole minutes or at a given
+phase within the minute; a window (T-O-R, T-O] holds the lines whose timestamp t satisfies
+T-O-R < t <= T-O, as Loki's range vectors do (checked against a real Loki, lines on the edges
+included, by the test above).
 """
 from __future__ import annotations
 
