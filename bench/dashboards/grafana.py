@@ -21,6 +21,7 @@ parse_query.go, grafana-plugin-sdk-go backend/gtime), reproduced here:
 from __future__ import annotations
 
 import math
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +34,6 @@ import yaml  # noqa: E402
 DATASOURCES = yaml.safe_load((dq.GRAFANA_DIR / "provisioning/datasources/datasources.yml").read_text()) \
     if (dq.GRAFANA_DIR / "provisioning/datasources/datasources.yml").exists() else None
 GRID_PIXELS, GRID_COLUMNS, GAP, PADDING = 1896, 24, 8, 16
-MS = 1
 SECOND, MINUTE, HOUR, DAY = 1000, 60_000, 3_600_000, 86_400_000
 
 # gtime.RoundInterval: (upper bound inclusive in ms, rounded interval in ms)
@@ -74,7 +74,6 @@ def go_duration(ms: int) -> str:
 def parse_duration_ms(text: str) -> int:
     units = {"ms": 1, "s": SECOND, "m": MINUTE, "h": HOUR, "d": DAY, "w": 7 * DAY}
     total, rest = 0, text
-    import re
     for number, unit in re.findall(r"(\d+)(ms|s|m|h|d|w)", text):
         total += int(number) * units[unit]
         rest = rest.replace(number + unit, "", 1)
