@@ -405,7 +405,7 @@ def markdown(result: dict) -> str:
         f"- Machine: {result['machine']}.",
         f"- Components: {result['versions']}.",
         f"- Data: {s['lines']:,} access lines, {s['bytes']:,} bytes ({mib(s['bytes'])}), "
-        f"{s['params']['days']:g} days at {s['params']['rate']:g} req/s, {s['distinct_paths']:,} distinct "
+        f"{s['params']['days']:g} day(s) at {s['params']['rate']:g} req/s, {s['distinct_paths']:,} distinct "
         f"paths ({s['distinct_id_paths']:,} with ids), {s['start']} .. {s['end']}, seed {s['params']['seed']}"
         + (f"; and {s['app_log']['entries']:,} app.log entries ({mib(s['app_log']['bytes'])})" if "app_log" in s else "")
         + (f"; and {s['frontend_events']['events']:,} browser events ({mib(s['frontend_events']['bytes'])})"
@@ -419,18 +419,39 @@ def markdown(result: dict) -> str:
         lines += [f"- Loki: {lo['pushed']:,} entries pushed in {lo['push_s']:.0f} s; {lo['stored']:,} access lines counted back after "
                   f"the restart; recording rules compared at {lo['rule_times']} evaluation times: "
                   f"{lo['rule_differences']} differences."]
+    for label, rows in result["timings"].items():
+        slow = [r for r in rows if r["median_ms"] > GOAL_MS and not r["error"]]
+        failed = [r for r in rows if r["error"]]
+        lines.append(f"- {label}: {len(rows)} queries, {len(slow)} with a median over {GOAL_MS} ms"
+                     + (" (" + "; ".join(f"{r['panel']} {r['median_ms']:.0f} ms" for r in slow) + ")" if slow else "")
+                     + f", {len(failed)} erroring" + (" (" + "; ".join(r["panel"] for r in failed) + ")" if failed else "") + ".")
     lines += ["", f"Every panel query as Grafana sends it, {result['repeats']} runs each: first / median / max "
               f"wall time in ms. Goal: every panel under {GOAL_MS} ms at 7 days, none erroring.", ""]
+    by_source: dict = {}
     for label, rows in result["timings"].items():
-        lines += [f"#### {label}", "", "| dashboard | panel | ref | source | kind | step | first | median | max | result |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
+        source, span = label.split(", last ")
         for r in rows:
-            verdict = f"**error**: {r['error']}" if r["error"] else (
-                f"{r['results']} series" if r["kind"] != "logs" else f"{r['results']} streams")
-            slow = "**" if r["median_ms"] > GOAL_MS and not r["error"] else ""
-            lines.append(f"| {r['dashboard'].replace('lookout-', '')} | {r['panel']} | {r['ref']} | {r['datasource']} | "
-                         f"{r['kind']} | {r['step_s']:g}s | {r['first_ms']:.0f} | {slow}{r['median_ms']:.0f}{slow} | "
-                         f"{r['max_ms']:.0f} | {verdict} |")
+            key = (r["dashboard"], r["panel"], r["ref"], r["kind"])
+            by_source.setdefault(source, {}).setdefault(key, {})[span] = r
+    for source, queries in by_source.items():
+        spans = sorted({span for q in queries.values() for span in q}, key=grafana.parse_duration_ms)
+        lines += [f"#### {source}", "",
+                  "| dashboard | panel | ref | kind | " + " | ".join(f"{sp}: step, first / median / max ms" for sp in spans) + " | result |",
+                  "|---|---|---|---|" + "---|" * len(spans) + "---|"]
+        for (dashboard, panel, ref, kind), per_span in queries.items():
+            cells = []
+            for sp in spans:
+                r = per_span.get(sp)
+                if not r:
+                    cells.append("")
+                    continue
+                bold = "**" if r["median_ms"] > GOAL_MS or r["error"] else ""
+                cells.append(f"{r['step_s']:g}s, {r['first_ms']:.0f} / {bold}{r['median_ms']:.0f}{bold} / {r['max_ms']:.0f}")
+            last = per_span[spans[-1]] if spans[-1] in per_span else next(iter(per_span.values()))
+            errors = "; ".join(f"{sp}: **error** {per_span[sp]['error']}" for sp in spans if sp in per_span and per_span[sp]["error"])
+            noun = "streams" if kind == "logs" else "series"
+            lines.append(f"| {dashboard.replace('lookout-', '')} | {panel} | {ref} | {kind} | " + " | ".join(cells)
+                         + f" | {errors or str(last['results']) + ' ' + noun} |")
         lines.append("")
     return "\n".join(lines)
 
