@@ -30,6 +30,7 @@ Steps (each prints what it did):
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import datetime as dt
 import heapq
 import json
@@ -39,6 +40,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -245,17 +247,18 @@ def loki_config(work: Path, summary: dict):
     return config, port
 
 
-def push_all(base: str, summary: dict, batch_bytes: int = 2 << 20):
+def push_all(base: str, summary: dict, batch_bytes: int = 2 << 20, parallel: int = 2):
     """Pushes every entry in time order, ~2 MB of lines a request (the distributor hands a
-    push to the ingester in one gRPC message, at most 4 MB by default)."""
-    session = requests.Session()
-    streams, size, pushed, t0 = {}, 0, 0, time.monotonic()
+    push to the ingester in one gRPC message, at most 4 MB by default), `parallel` requests
+    at a time (adjacent batches: well inside Loki's out-of-order window)."""
+    local = threading.local()
+    streams, size, pushed, t0, pending = {}, 0, 0, time.monotonic(), []
 
-    def send():
-        body = json.dumps({"streams": [{"stream": dict(k), "values": v} for k, v in streams.items()]})
+    def send(body: str):
+        session = getattr(local, "session", None) or setattr(local, "session", requests.Session()) or local.session
         for attempt in range(20):
             r = session.post(base + "/loki/api/v1/push", data=body,
-                             headers={"Content-Type": "application/json"}, timeout=120)
+                             headers={"Content-Type": "application/json"}, timeout=300)
             if r.status_code == 204:
                 return
             if r.status_code not in (429, 500, 503):
@@ -263,15 +266,26 @@ def push_all(base: str, summary: dict, batch_bytes: int = 2 << 20):
             time.sleep(1 + attempt)
         raise SystemExit(f"Loki kept refusing pushes: {r.status_code} {r.text[:300]}")
 
-    for ts, labels, line in all_entries(summary):
-        streams.setdefault(tuple(sorted(labels.items())), []).append([str(ts), line])
-        size += len(line) + 40
-        pushed += 1
-        if size >= batch_bytes:
-            send()
-            streams, size = {}, 0
-    if streams:
-        send()
+    with concurrent.futures.ThreadPoolExecutor(parallel) as pool:
+        def submit():
+            body = json.dumps({"streams": [{"stream": dict(k), "values": v} for k, v in streams.items()]})
+            pending.append(pool.submit(send, body))
+            while len(pending) > parallel:
+                pending.pop(0).result()
+
+        for ts, labels, line in all_entries(summary):
+            streams.setdefault(tuple(sorted(labels.items())), []).append([str(ts), line])
+            size += len(line) + 40
+            pushed += 1
+            if size >= batch_bytes:
+                submit()
+                streams, size = {}, 0
+                if pushed % 1_000_000 < 5000:
+                    log(f"  {pushed:,} entries pushed")
+        if streams:
+            submit()
+        for f in pending:
+            f.result()
     elapsed = time.monotonic() - t0
     total = summary["bytes"] + summary.get("app_log", {}).get("bytes", 0) + summary.get("frontend_events", {}).get("bytes", 0)
     log(f"pushed {pushed:,} entries in {elapsed:.0f} s ({total / 2**20 / elapsed:.1f} MiB/s)")
@@ -341,6 +355,28 @@ def check_rules_against_loki(base: str, summary: dict, om: Path, times: list[int
     log(f"recording rules: {compared:,} series values compared with Loki at {len(times)} times, "
         f"{len(problems)} differences")
     return problems
+
+
+def load_loki(work: Path, summary: dict, config: dict, port: int) -> dict:
+    """Loads every entry into a Loki on WORK/loki, or reuses the volume of an earlier run
+    with the same data and limits; returns how long the push took and how many entries."""
+    stamp = work / "loki.json"
+    source = {"data": summary["params"], "lines": summary["lines"], "limits": config["limits_config"]}
+    if stamp.exists():
+        loaded = json.loads(stamp.read_text())
+        if {k: loaded.get(k) for k in source} == source and (work / "loki").exists():
+            log("reusing the loaded Loki volume")
+            return {"push_s": loaded["push_s"], "pushed": loaded["pushed"]}
+    shutil.rmtree(work / "loki", ignore_errors=True)
+    log("Loki changes to the shipped loki.yml: " + "; ".join(f"{k} = {v} ({why})" for k, v, why in LOKI_CHANGES))
+    with real_loki.started(work, config=config, port=port, timeout=1800):
+        push_s, pushed = push_all(f"http://127.0.0.1:{port}", summary)
+        flush(f"http://127.0.0.1:{port}")
+    # Every chunk is in the store now; after a real week the WAL would hold only the last
+    # hours, so it is not replayed (gigabytes of it would only slow the restart).
+    shutil.rmtree(work / "loki/wal", ignore_errors=True)
+    stamp.write_text(json.dumps({**source, "push_s": push_s, "pushed": pushed}))
+    return {"push_s": push_s, "pushed": pushed}
 
 
 # --- 5. timing -------------------------------------------------------------------------------
@@ -485,6 +521,10 @@ def main(argv=None) -> int:
     ap.add_argument("--ranges", default="24h,7d", help="dashboard time ranges, ending at the end of the data")
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--rule-check-times", type=int, default=3, help="evaluation times at which Loki checks the recorded values")
+    ap.add_argument("--loki-repeats", type=int, default=None, help="runs of each Loki query (default: --repeats)")
+    ap.add_argument("--load-loki-only", action="store_true", help="generate (or reuse) the data, load it into Loki, stop")
+    ap.add_argument("--reuse-prometheus-timings", action="store_true",
+                    help="take the Prometheus timings from WORK/results.json of an earlier run on the same data")
     ap.add_argument("--write-docs", action="store_true", help=f"write the results into {DOC.relative_to(REPO)}")
     args = ap.parse_args(argv)
     if args.app_rate is None:
@@ -496,6 +536,13 @@ def main(argv=None) -> int:
 
     summary = ensure_data(args, work)
     start, end = span_s(summary)
+    if args.load_loki_only:
+        if not real_loki.LOKI:
+            print("Loki not on PATH: skipped", flush=True)
+            return 0
+        config, lport = loki_config(work, summary)
+        load_loki(work, summary, config, lport)
+        return 0
     result = {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
               "versions": versions(), "summary": summary, "repeats": args.repeats,
               "argv": " ".join(sys.argv[1:] if argv is None else argv), "timings": {}, "sizes": {}}
@@ -503,13 +550,21 @@ def main(argv=None) -> int:
 
     om = recorded_series(summary, work)
     load_prometheus(summary, work)
-    port = free_port()
-    with running(prometheus_command(work, port), f"http://127.0.0.1:{port}/-/ready", work / "prometheus.log", timeout=300):
-        for label, reqs in requests_by_range.items():
-            log(f"Prometheus panels over {label} ({args.repeats} runs each)")
-            result["timings"][f"Prometheus, last {label}"] = time_requests(
-                f"http://127.0.0.1:{port}", [r for r in reqs if r.datasource == "prometheus"], args.repeats)
-    result["sizes"]["prometheus"] = du(work / "prometheus")  # blocks, and the WAL it started
+    earlier = json.loads((work / "results.json").read_text()) if (work / "results.json").exists() else {}
+    if args.reuse_prometheus_timings and earlier.get("summary", {}).get("params") == summary["params"] \
+            and any(k.startswith("Prometheus") for k in earlier.get("timings", {})):
+        log(f"reusing the Prometheus timings of {earlier['date']} from {work / 'results.json'}")
+        result["timings"].update({k: v for k, v in earlier["timings"].items() if k.startswith("Prometheus")})
+        result["sizes"]["prometheus"] = earlier["sizes"]["prometheus"]
+        result["prometheus_date"] = earlier["date"]
+    else:
+        port = free_port()
+        with running(prometheus_command(work, port), f"http://127.0.0.1:{port}/-/ready", work / "prometheus.log", timeout=300):
+            for label, reqs in requests_by_range.items():
+                log(f"Prometheus panels over {label} ({args.repeats} runs each)")
+                result["timings"][f"Prometheus, last {label}"] = time_requests(
+                    f"http://127.0.0.1:{port}", [r for r in reqs if r.datasource == "prometheus"], args.repeats)
+        result["sizes"]["prometheus"] = du(work / "prometheus")  # blocks, and the WAL it started
     log(f"Prometheus TSDB on disk: {mib(result['sizes']['prometheus'])} ({work / 'prometheus'})")
 
     if not real_loki.LOKI:
@@ -517,23 +572,7 @@ def main(argv=None) -> int:
     else:
         config, lport = loki_config(work, summary)
         base = f"http://127.0.0.1:{lport}"
-        stamp = work / "loki.json"
-        source = {"data": summary["params"], "lines": summary["lines"], "config": config}
-        loki = {}
-        if not (stamp.exists() and json.loads(stamp.read_text()) == source):
-            shutil.rmtree(work / "loki", ignore_errors=True)
-            log("Loki changes to the shipped loki.yml: " + "; ".join(f"{k} = {v} ({why})" for k, v, why in LOKI_CHANGES))
-            with real_loki.started(work, config=config, port=lport, timeout=1800):
-                loki["push_s"], loki["pushed"] = push_all(base, summary)
-                flush(base)
-            # Every chunk is in the store now; after a real week the WAL would hold only the
-            # last hours, so it is not replayed (3 GB of it would only slow the restart).
-            shutil.rmtree(work / "loki/wal", ignore_errors=True)
-            stamp.write_text(json.dumps({**source, "push_s": loki["push_s"], "pushed": loki["pushed"]}))
-        else:
-            loaded = json.loads(stamp.read_text())
-            loki["push_s"], loki["pushed"] = loaded["push_s"], loaded["pushed"]
-            log("reusing the loaded Loki volume")
+        loki = load_loki(work, summary, config, lport)
         with real_loki.started(work, config=config, port=lport, timeout=1800):
             for attempt in range(6):  # the index of the last flushes may still be on its way
                 loki["stored"] = loki_count(base, summary)
@@ -547,9 +586,9 @@ def main(argv=None) -> int:
                 print("    " + p)
             loki.update(rule_times=len(times), rule_differences=len(problems))
             for label, reqs in requests_by_range.items():
-                log(f"Loki panels over {label} ({args.repeats} runs each)")
+                log(f"Loki panels over {label} ({args.loki_repeats or args.repeats} runs each)")
                 result["timings"][f"Loki, last {label}"] = time_requests(
-                    base, [r for r in reqs if r.datasource == "loki"], args.repeats)
+                    base, [r for r in reqs if r.datasource == "loki"], args.loki_repeats or args.repeats)
         result["loki"] = loki
         volume = work / "loki"  # chunks/fake: the tenant's chunks; chunks/index: the shipped TSDB index
         result["sizes"].update(loki_chunks=du(volume / "chunks/fake"),
