@@ -18,10 +18,10 @@ PATH; deploy/tests/test_bench_dashboards.py runs it on sample lines in CI.
 
 Evaluation times are every minute (the rule groups' interval), at whole minutes or at a given
 phase within the minute; a window (T-O-R, T-O] holds the lines whose timestamp t satisfies
-T-O-R < t <= T-O, as Loki's range vectors do (checked against a real Loki and its ruler, lines on
-the edges included, by deploy/tests/test_bench_dashboards.py). Loki keeps one copy of entries identical in time and text;
-this evaluator counts every entry it is given, so it must be given no such duplicates (the
-generator's lines carry unique request ids).
+T-O-R < t <= T-O, as Loki's range vectors do (checked against a real Loki and its ruler,
+lines on the edges included, by deploy/tests/test_bench_dashboards.py). Loki keeps one copy
+of entries identical in time and text; this evaluator counts every entry it is given, so it
+must be given no such duplicates (the generator's lines carry unique request ids).
 """
 from __future__ import annotations
 
