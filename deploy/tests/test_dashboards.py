@@ -12,7 +12,9 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -639,6 +641,49 @@ def test_logql_parses_in_loki(loki, query):
     status, body = services.http_json(f"{loki}/loki/api/v1/format_query?"
                                       + urllib.parse.urlencode({"query": expr}))
     assert status == 200, f"{expr}\n-> {status} {body}"
+
+
+def push(loki, labels, events):
+    now = time.time_ns()
+    values = [[str(now - (len(events) - i) * 10**9), json.dumps(e)] for i, e in enumerate(events)]
+    body = json.dumps({"streams": [{"stream": labels, "values": values}]}).encode()
+    request = urllib.request.Request(f"{loki}/loki/api/v1/push", body,
+                                     {"Content-Type": "application/json"})
+    assert urllib.request.urlopen(request, timeout=10).status == 204
+
+
+@pytest.fixture(scope="module")
+def browser_events(loki):
+    labels = {"app": "frontend", "job": "frontend"}
+    push(loki, {**labels, "kind": "pageload"},
+         [{"kind": "pageload", "page": page, "load": load}
+          for page, load in (("/items/42", 900), ("/items/43", 1100), ("/", 300))])
+    push(loki, {**labels, "kind": "error"},
+         [{"kind": "error", "type": "error", "message": "boom", "page": page}
+          for page in ("/items/42", "/items/43", "/")])
+    return loki
+
+
+@pytest.mark.parametrize("panel", ["Slowest pages (average full load)",
+                                   "Pages with the most JS errors"])
+def test_per_page_panels_group_ids_into_one_page_on_real_loki(browser_events, panel):
+    """/items/42 and /items/43 are one page to these panels, as they are one route."""
+    loki = browser_events
+    [query] = [q for q in LOKI_QUERIES if q.dashboard == "lookout-frontend" and q.panel == panel]
+    expr = dq.resolve(query.expr, {**dq.variable_values(BY_UID["lookout-frontend"]),
+                                   "__auto": "5m"})
+    deadline = time.time() + 20
+    while True:  # pushed lines become queryable within a moment
+        status, body = services.http_json(f"{loki}/loki/api/v1/query?"
+                                          + urllib.parse.urlencode({"query": expr}))
+        assert status == 200, body
+        pages = {s["metric"]["page"]: float(s["value"][1]) for s in body["data"]["result"]}
+        if len(pages) == 2 or time.time() > deadline:
+            break
+        time.sleep(1)
+    expected = ({"/items/:id": 1000.0, "/": 300.0} if panel.startswith("Slowest")
+                else {"/items/:id": 2.0, "/": 1.0})
+    assert pages == expected
 
 
 # --- documentation -----------------------------------------------------------------------
