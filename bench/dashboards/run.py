@@ -447,7 +447,8 @@ def markdown(result: dict) -> str:
         + (f"; and {s['app_log']['entries']:,} app.log entries ({mib(s['app_log']['bytes'])})" if "app_log" in s else "")
         + (f"; and {s['frontend_events']['events']:,} browser events ({mib(s['frontend_events']['bytes'])})"
            if "frontend_events" in s else "") + ".",
-        f"- On disk after loading: Prometheus TSDB {mib(result['sizes']['prometheus'])}"
+        f"- On disk after loading: Prometheus TSDB "
+        + (mib(result['sizes']['prometheus']) if "prometheus" in result["sizes"] else "not measured")
         + (f"; Loki {mib(result['sizes']['loki_total'])} (chunks {mib(result['sizes']['loki_chunks'])}, "
            f"index {mib(result['sizes']['loki_index'])})" if result.get("loki") else "; Loki: not run (not on PATH)") + ".",
     ]
@@ -525,6 +526,8 @@ def main(argv=None) -> int:
     ap.add_argument("--load-loki-only", action="store_true", help="generate (or reuse) the data, load it into Loki, stop")
     ap.add_argument("--reuse-prometheus-timings", action="store_true",
                     help="take the Prometheus timings from WORK/results.json of an earlier run on the same data")
+    ap.add_argument("--skip-prometheus", action="store_true", help="time the Loki panels only")
+    ap.add_argument("--results", default="results.json", help="file in WORK for the results (default results.json)")
     ap.add_argument("--write-docs", action="store_true", help=f"write the results into {DOC.relative_to(REPO)}")
     args = ap.parse_args(argv)
     if args.app_rate is None:
@@ -548,16 +551,19 @@ def main(argv=None) -> int:
               "argv": " ".join(sys.argv[1:] if argv is None else argv), "timings": {}, "sizes": {}}
     requests_by_range = {label: grafana.requests_for(end * 1000, ms) for label, ms in ranges_ms(args)}
 
-    om = recorded_series(summary, work)
-    load_prometheus(summary, work)
+    om = work / "recorded/recorded.om"
     earlier = json.loads((work / "results.json").read_text()) if (work / "results.json").exists() else {}
-    if args.reuse_prometheus_timings and earlier.get("summary", {}).get("params") == summary["params"] \
+    if args.skip_prometheus:
+        log("Prometheus: skipped (--skip-prometheus)")
+    elif args.reuse_prometheus_timings and earlier.get("summary", {}).get("params") == summary["params"] \
             and any(k.startswith("Prometheus") for k in earlier.get("timings", {})):
         log(f"reusing the Prometheus timings of {earlier['date']} from {work / 'results.json'}")
         result["timings"].update({k: v for k, v in earlier["timings"].items() if k.startswith("Prometheus")})
         result["sizes"]["prometheus"] = earlier["sizes"]["prometheus"]
         result["prometheus_date"] = earlier["date"]
     else:
+        om = recorded_series(summary, work)
+        load_prometheus(summary, work)
         port = free_port()
         with running(prometheus_command(work, port), f"http://127.0.0.1:{port}/-/ready", work / "prometheus.log", timeout=300):
             for label, reqs in requests_by_range.items():
@@ -565,7 +571,8 @@ def main(argv=None) -> int:
                 result["timings"][f"Prometheus, last {label}"] = time_requests(
                     f"http://127.0.0.1:{port}", [r for r in reqs if r.datasource == "prometheus"], args.repeats)
         result["sizes"]["prometheus"] = du(work / "prometheus")  # blocks, and the WAL it started
-    log(f"Prometheus TSDB on disk: {mib(result['sizes']['prometheus'])} ({work / 'prometheus'})")
+    if "prometheus" in result["sizes"]:
+        log(f"Prometheus TSDB on disk: {mib(result['sizes']['prometheus'])} ({work / 'prometheus'})")
 
     if not real_loki.LOKI:
         print("Loki not on PATH: skipped", flush=True)
@@ -581,7 +588,11 @@ def main(argv=None) -> int:
                     break
                 time.sleep(30)
             times = [end - 600 - i * 3600 * 7 for i in range(args.rule_check_times)]
-            problems = check_rules_against_loki(base, summary, om, [t // 60 * 60 for t in times])
+            if om.exists():
+                problems = check_rules_against_loki(base, summary, om, [t // 60 * 60 for t in times])
+            else:
+                log("recording rules: not compared with Loki (no recorded series yet)")
+                problems, times = [], []
             for p in problems[:20]:
                 print("    " + p)
             loki.update(rule_times=len(times), rule_differences=len(problems))
@@ -597,10 +608,10 @@ def main(argv=None) -> int:
         log(f"Loki on disk: {mib(result['sizes']['loki_total'])} (chunks {mib(result['sizes']['loki_chunks'])}, "
             f"index {mib(result['sizes']['loki_index'])})")
 
-    (work / "results.json").write_text(json.dumps(result, indent=1))
+    (work / args.results).write_text(json.dumps(result, indent=1))
     all_rows = [r for rows in result["timings"].values() for r in rows]
     slow = [r for r in all_rows if r["median_ms"] > GOAL_MS or r["error"]]
-    log(f"{len(all_rows)} panel queries timed, {len(slow)} over {GOAL_MS} ms or erroring; results in {work / 'results.json'}")
+    log(f"{len(all_rows)} panel queries timed, {len(slow)} over {GOAL_MS} ms or erroring; results in {work / args.results}")
     if args.write_docs:
         write_docs(result)
     return 0
