@@ -437,7 +437,9 @@ def versions() -> str:
 def markdown(result: dict) -> str:
     s = result["summary"]
     lines = [
-        f"Measured {result['date']} by `bench/dashboards/run.py {result['argv']}`.",
+        f"Measured {result['date']} by `bench/dashboards/run.py {result['argv']}`"
+        + (f" (the Prometheus timings are those of its run of {result['prometheus_date']} on the same data)"
+           if result.get("prometheus_date") else "") + ".",
         "",
         f"- Machine: {result['machine']}.",
         f"- Components: {result['versions']}.",
