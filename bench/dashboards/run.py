@@ -438,7 +438,7 @@ def markdown(result: dict) -> str:
     s = result["summary"]
     lines = [
         f"Measured {result['date']} by `bench/dashboards/run.py {result['argv']}`"
-        + (f" (the Prometheus timings are those of its run of {result['prometheus_date']} on the same data)"
+        + (f" (the Prometheus timings: the same command's earlier run on the same data, begun {result['prometheus_date']})"
            if result.get("prometheus_date") else "") + ".",
         "",
         f"- Machine: {result['machine']}.",
