@@ -463,9 +463,10 @@ def markdown(result: dict) -> str:
         slow = [r for r in rows if r["median_ms"] > GOAL_MS and not r["error"]]
         failed = [r for r in rows if r["error"]]
         lines.append(f"- {label}: {len(rows)} queries, {len(slow)} with a median over {GOAL_MS} ms"
-                     + (" (" + "; ".join(f"{r['panel']} {r['median_ms']:.0f} ms" for r in slow) + ")" if slow else "")
-                     + f", {len(failed)} erroring" + (" (" + "; ".join(r["panel"] for r in failed) + ")" if failed else "") + ".")
-    lines += ["", f"Every panel query as Grafana sends it, {result['repeats']} runs each: first / median / max "
+                     + (" (" + "; ".join(f"{r['panel']} ({r['ref']}) {r['median_ms']:.0f} ms" for r in slow) + ")" if slow else "")
+                     + f", {len(failed)} erroring" + (" (" + "; ".join(f"{r['panel']} ({r['ref']})" for r in failed) + ")" if failed else "") + ".")
+    runs = f"{result['repeats']} runs each" + (f" ({result['loki_repeats']} for Loki)" if result.get("loki_repeats") else "")
+    lines += ["", f"Every panel query as Grafana sends it, {runs}: first / median / max "
               f"wall time in ms. Goal: every panel under {GOAL_MS} ms at 7 days, none erroring.", ""]
     by_source: dict = {}
     for label, rows in result["timings"].items():
@@ -550,7 +551,8 @@ def main(argv=None) -> int:
         return 0
     result = {"date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
               "versions": versions(), "summary": summary, "repeats": args.repeats,
-              "argv": " ".join(sys.argv[1:] if argv is None else argv), "timings": {}, "sizes": {}}
+              "argv": " ".join(sys.argv[1:] if argv is None else argv), "timings": {}, "sizes": {},
+              "loki_repeats": args.loki_repeats or args.repeats}
     requests_by_range = {label: grafana.requests_for(end * 1000, ms) for label, ms in ranges_ms(args)}
 
     om = work / "recorded/recorded.om"
