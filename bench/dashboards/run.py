@@ -8,7 +8,8 @@ lines.
         --work /var/tmp/bench-7d --write-docs                        the run in docs/dashboards.md
 
 Steps (each prints what it did):
- 1. generate.py writes the access lines (WORK/data; reused when its summary matches).
+ 1. generate.py writes the access lines, app.log and the browser events (WORK/data; reused
+    when its summary matches).
  2. recorded.py evaluates the Loki recording rules over them, every minute, as the ruler
     would have; promtool tsdb create-blocks-from openmetrics backfills those series, with the
     other series the dashboards read (exporters, collector, browser metrics: the label sets
@@ -17,8 +18,9 @@ Steps (each prints what it did):
     listen address and the storage path differ); promtool tsdb create-blocks-from rules
     backfills the shipped Prometheus recording rules over the span, then Prometheus restarts.
  4. Where Grafana's Loki is on PATH: Loki runs with the shipped loki.yml, changed only where
-    a benchmark must (LOKI_CHANGES below); the lines are pushed in batches, flushed, Loki
-    restarts (so queries read the store, as after a week of real ingestion), the stored line
+    a benchmark must (LOKI_CHANGES below); the lines are pushed in batches, flushed, the
+    load's WAL is dropped and Loki restarts (so queries read the store, as after a week of
+    real ingestion), the stored line
     count is checked, and each recording rule's expression is run by Loki as an instant query
     at a few evaluation times and compared with the Python values that were backfilled.
     Without Loki it prints "Loki not on PATH: skipped" and goes on.
@@ -26,6 +28,9 @@ Steps (each prints what it did):
     $__rate_interval, "All" variables) is sent --repeats times per range (24 h and 7 d,
     ending at the end of the data); first, median and max wall time, and errors, are printed
     and, with --write-docs, written into docs/dashboards.md with the machine and data size.
+
+Every stage keeps its result in WORK and is reused while data, rules and limits are the same;
+--load-loki-only, --skip-prometheus and --reuse-prometheus-timings run parts of it.
 """
 from __future__ import annotations
 
