@@ -47,6 +47,7 @@ public struct DeploymentChecker: Sendable {
         report.append(DashboardCheck.providerPathMounted(files))
         report.append(contentsOf: SecretsCheck.all(files))
         report.append(RunbookCheck.check(files, runbook: runbook))
+        report.append(SilenceNoticeCheck.check(files))
         report.append(OriginCheck.check(files))
         report.append(contentsOf: TLSCheck.all(files, env: env))
         return Self.redacting(secrets: env.filter { SecretPolicy.isSecretKey($0.key) }.map(\.value), in: report)
