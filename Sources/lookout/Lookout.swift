@@ -9,8 +9,8 @@ struct Lookout: AsyncParsableCommand {
         discussion: """
             Typical order on a new monitoring host: `lookout init` (secrets and targets), \
             `lookout check` (offline validation), `docker compose up -d`, `lookout doctor` \
-            (live end-to-end checks), `lookout test-alert` (see an alert email arrive).
+            (live end-to-end checks), `lookout test-alert` (see an alert email arrive). During a maintenance: `lookout silence`.
             """,
-        subcommands: [InitCommand.self, CheckCommand.self, DoctorCommand.self, TestAlertCommand.self, Serve.self]
+        subcommands: [InitCommand.self, CheckCommand.self, DoctorCommand.self, TestAlertCommand.self, SilenceCommand.self, Serve.self]
     )
 }

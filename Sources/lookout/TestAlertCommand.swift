@@ -14,13 +14,7 @@ struct TestAlertCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("The monitoring host; Alertmanager is its port 9093.", valueName: "url"))
-    var url: String?
-
-    @Option(help: ArgumentHelp("Alertmanager's URL, if not URL with port 9093.", valueName: "url"))
-    var alertmanagerURL: String?
-
-    @OptionGroup var login: LoginOptions
+    @OptionGroup var door: AlertmanagerDoor
 
     @Option(help: ArgumentHelp("The site label of the test alert.", valueName: "site"))
     var site: String = "application"
@@ -29,24 +23,13 @@ struct TestAlertCommand: AsyncParsableCommand {
     var hold: Double?
 
     func validate() throws {
-        guard url != nil || alertmanagerURL != nil else {
-            throw ValidationError("pass --url http://monitoring-host (or --alertmanager-url).")
-        }
-        for (flag, value) in [("--url", url), ("--alertmanager-url", alertmanagerURL)] {
-            guard let value else { continue }
-            guard let parsed = URL(string: value), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
-                throw ValidationError("\(flag) must be an http(s) URL, got '\(value)'.")
-            }
-        }
         if let hold, hold < 0 || hold > 3600 { throw ValidationError("--hold must be between 0 and 3600 seconds.") }
         guard !site.isEmpty else { throw ValidationError("--site must not be empty.") }
     }
 
     func run() async throws {
-        let credentials = login.resolve()
-        let target = alertmanagerURL ?? DoctorOptions.withPort(url!, 9093)
-        let alert = TestAlert(options: .init(alertmanagerURL: target, auth: credentials.alertmanager, site: site, holdSeconds: hold,
-                                             caFile: login.trustedCAFile))
+        let alert = TestAlert(options: .init(alertmanagerURL: door.target, auth: door.login.resolve().alertmanager, site: site,
+                                             holdSeconds: hold, caFile: door.login.trustedCAFile))
         let report = await alert.run { line in print(line) }
         if !report.succeeded { throw ExitCode.failure }
     }

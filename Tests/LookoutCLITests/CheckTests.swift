@@ -58,6 +58,9 @@ import Testing
         failed("edge htpasswd files", "secrets/edge/agents.htpasswd missing")
         failed("SMTP password set", "still holds the placeholder")
         failed("runbook anchors", "LookoutQueueStuck: #lookoutqueuestuck not in runbook.md")
+        // An alert whose email would not mention active silences: a warning with what to add.
+        let notice = lines.firstIndex { $0.hasPrefix("⚠ alert emails mention active silences: LookoutQueueStuck without the active_silences annotation") }
+        #expect(notice.map { lines[$0 + 1].contains("active_silences: *active_silences") } == true, "\(result.stdout)")
         failed("logger endpoint and allowed origins agree", "port 3000, but the edge's push door is 3100")
         failed("logger endpoint and allowed origins agree", "http://application/ ends with /")
         // No certificate yet (init was not run): the edge would not start.

@@ -65,6 +65,19 @@ import X509
         #expect(alert.status == 0, "\(alert.stdout)\n\(alert.stderr)")
         #expect(alert.stdout.contains("✓ Alertmanager lists it: active"))
         #expect(alert.stdout.contains("✓ resolve:"))
+        // A maintenance silence through the same door and login: created, listed, expired.
+        let silenced = try TestSupport.lookout(["silence", "--url", "https://\(edgeHost)", "--env-file", envFile, "--for", "2h",
+                                                "--site", "application", "--comment", "end to end"])
+        #expect(silenced.status == 0, "\(silenced.stdout)\n\(silenced.stderr)")
+        let silenceID = try #require(silenced.stdout.split(separator: " ").dropFirst().first.map(String.init))
+        let silences = try TestSupport.lookout(["silence", "list", "--url", "https://\(edgeHost)", "--env-file", envFile])
+        #expect(silences.stdout.contains(silenceID) && silences.stdout.contains("silences: site=\"application\""), "\(silences.stdout)\n\(silences.stderr)")
+        let unsilenced = try TestSupport.lookout(["silence", "expire", silenceID, "--url", "https://\(edgeHost)", "--env-file", envFile])
+        #expect(unsilenced.status == 0, "\(unsilenced.stderr)")
+        let wrongSilence = try TestSupport.lookout(["silence", "list", "--url", "https://\(edgeHost)", "--env-file", envFile,
+                                                    "--user", "admin", "--password", "wrong-password"])
+        #expect(wrongSilence.status == 1)
+        #expect(wrongSilence.stderr.contains("Alertmanager's door refused the login (401)"), "\(wrongSilence.stderr)")
         // The edge really checked init's logins: a wrong one is refused at the door.
         let wrong = try TestSupport.lookout([
             "doctor", "--url", "https://\(edgeHost)", "--user", "admin", "--password", "wrong-password",

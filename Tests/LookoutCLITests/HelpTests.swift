@@ -12,6 +12,10 @@ import Testing
         ("check", CheckCommand.self),
         ("doctor", DoctorCommand.self),
         ("test-alert", TestAlertCommand.self),
+        ("silence", SilenceCommand.self),
+        ("silence-create", SilenceCreateCommand.self),
+        ("silence-list", SilenceListCommand.self),
+        ("silence-expire", SilenceExpireCommand.self),
     ]
 
     @Test(arguments: commands.map(\.0))
@@ -56,7 +60,15 @@ import Testing
             (["doctor", "--url", "monitoring-host"], "--url must be an http(s) URL"),
             (["doctor", "--url", "http://monitoring-host", "--since", "5x"], "--since must be a duration"),
             (["doctor", "--url", "http://monitoring-host", "--user", "admin"], "--user and --password go together"),
-            (["test-alert"], "pass --url"),
+            (["test-alert", "--env-file", "/nonexistent/.env"], "pass --url"),
+            (["silence", "list", "--env-file", "/nonexistent/.env"], "pass --url"),
+            (["silence", "--url", "http://monitoring-host", "--for", "2x", "--site", "application", "--comment", "c"], "--for must be a duration such as 2h"),
+            (["silence", "--url", "http://monitoring-host", "--for", "0m", "--site", "application", "--comment", "c"], "--for must be at least 1m"),
+            (["silence", "--url", "http://monitoring-host", "--for", "8d", "--site", "application", "--comment", "c"], "--for must be at most 7d"),
+            (["silence", "--url", "http://monitoring-host", "--for", "2h", "--site", "application"], "--comment is required"),
+            (["silence", "--url", "http://monitoring-host", "--for", "2h", "--comment", "deploy"], "--all"),
+            (["silence", "--url", "http://monitoring-host", "--for", "2h", "--all", "--site", "application", "--comment", "deploy"], "cannot be combined"),
+            (["silence", "expire"], "Missing expected argument '<id>'"),
             (["init", "--dir", TestSupport.fixtures.appendingPathComponent("deployment-good").path, "--tls-name", "mon.test"], "--tls-name needs --tls"),
             (["init", "--dir", TestSupport.fixtures.appendingPathComponent("deployment-good").path, "--tls", "--tls-name", "mon_test!"], "--tls-name must be a DNS name"),
             (["doctor", "--url", "https://monitoring-host", "--ca-file", "/nonexistent/ca.crt"], "--ca-file '/nonexistent/ca.crt' does not exist"),

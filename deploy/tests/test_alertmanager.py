@@ -169,13 +169,15 @@ def start_alertmanager(tmp_path: Path, smtp_port: int, source_dir: Path = ALERTM
                    env=env), f"http://127.0.0.1:{port}"
 
 
-def alert_from_rule(name: str, labels: dict, description: str, ends_at: datetime | None = None):
-    """An alert as Prometheus would send it for rule `name`: the rule's own annotations."""
+def alert_from_rule(name: str, labels: dict, description: str, ends_at: datetime | None = None,
+                    active_silences: str = ""):
+    """An alert as Prometheus would send it for rule `name`: the rule's own annotations, with
+    the templated ones as Prometheus expands them (test_silence_email.py lets Prometheus do it)."""
     rule = next(r for _, r in alerting_rules() if r["alert"] == name)
     now = datetime.now(timezone.utc)
     alert = {
         "labels": {"alertname": name, **rule["labels"], **labels},
-        "annotations": {**rule["annotations"], "description": description},
+        "annotations": {**rule["annotations"], "description": description, "active_silences": active_silences},
         "startsAt": (now - timedelta(minutes=3)).isoformat(),
         "generatorURL": "http://monitoring-host:9090/graph?g0.expr=probe_success",
     }

@@ -96,6 +96,21 @@ def test_alert_has_labels_annotations_and_runbook_section(path, rule):
     assert match.group(1) in runbook_anchors(), f"{name}: no section #{match.group(1)} in {RUNBOOK}"
 
 
+@pytest.mark.parametrize("path,rule", alerting_rules(),
+                         ids=lambda v: v["alert"] if isinstance(v, dict) else v.name)
+def test_alert_carries_the_active_silences_count(path, rule):
+    """The email of every alert says when silences are active (alertmanager/templates): the
+    count comes from this annotation, so an alert without it would hide a forgotten silence."""
+    value = rule.get("annotations", {}).get("active_silences", "")
+    assert 'alertmanager_silences{state=\\"active\\"}' in value, (
+        f"{rule['alert']}: add `active_silences: *active_silences` to its annotations "
+        f"(defined once per file, see uptime.rules.yml), and `active_silences: \"\"` to its promtool test")
+
+
+def test_prometheus_scrapes_alertmanager_for_the_silence_count():
+    assert job("alertmanager")["static_configs"] == [{"targets": ["alertmanager:9093"]}]
+
+
 def test_dashboard_uids_of_alerts_exist():
     uids = {json.loads(p.read_text())["uid"] for p in DASHBOARDS_DIR.glob("*.json")}
     if not uids:

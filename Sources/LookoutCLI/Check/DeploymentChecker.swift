@@ -47,6 +47,7 @@ public struct DeploymentChecker: Sendable {
         report.append(DashboardCheck.providerPathMounted(files))
         report.append(contentsOf: SecretsCheck.all(files))
         report.append(RunbookCheck.check(files, runbook: runbook))
+        report.append(SilenceNoticeCheck.check(files))
         report.append(OriginCheck.check(files))
         report.append(HeartbeatCheck.check(env: env))
         report.append(contentsOf: TLSCheck.all(files, env: env))

@@ -7,6 +7,8 @@ enum RunbookCheck {
         var name: String
         var runbookURL: String?
         var file: String
+        /// The rule's annotations as written (templates unexpanded).
+        var annotations: [String: String] = [:]
     }
 
     static func alerts(_ files: DeploymentFiles) -> [Alert] {
@@ -17,7 +19,8 @@ enum RunbookCheck {
                 for case let rule as [String: Any] in group["rules"] as? [Any] ?? [] {
                     guard let name = rule["alert"] as? String else { continue }
                     let annotations = rule["annotations"] as? [String: Any]
-                    alerts.append(Alert(name: name, runbookURL: annotations?["runbook_url"] as? String, file: files.relative(url)))
+                    alerts.append(Alert(name: name, runbookURL: annotations?["runbook_url"] as? String, file: files.relative(url),
+                                        annotations: annotations?.compactMapValues { $0 as? String } ?? [:]))
                 }
             }
         }
