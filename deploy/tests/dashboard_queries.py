@@ -98,6 +98,15 @@ def variable_values(dashboard, overrides=None):
     return values
 
 
+def variable_definition(variable):
+    """The query a query variable runs: `definition` when set, else its query (a string or
+    Grafana's {"query": ..., "refId": ...} object, as the foundation SDK writes it)."""
+    if variable.get("definition"):
+        return variable["definition"]
+    query = variable.get("query", "")
+    return query.get("query", "") if isinstance(query, dict) else query
+
+
 def variable_references(text):
     return [next(group for group in match.groups() if group)
             for match in VARIABLE_REFERENCE.finditer(text)]
@@ -109,6 +118,10 @@ def resolve(text, values):
 
     def substitute(match):
         name = next(group for group in match.groups() if group)
+        if name.isdigit():
+            # ${2} in a template is a regex group reference, not a variable; Grafana leaves
+            # references to variables it does not have as they are.
+            return match.group(0)
         if name not in known:
             raise UnresolvedVariable(f"${name} is not a variable of this dashboard: {text}")
         return known[name]

@@ -43,7 +43,12 @@ def fixture_series(end):
     for method in ("GET", "POST"):
         yield "nginx:request_time_seconds:p95_5m_by_route", {**site, "method": method,
                                                              "route": "/api/items/:id"}, lambda i: 1.2
-    yield "nginx:slow_requests:rate1m", site, lambda i: 0.1
+    for method in ("GET", "POST"):
+        yield "nginx:slow_requests:rate1m", {**site, "method": method,
+                                             "route": "/api/items/:id"}, lambda i: 0.1
+    for status, route in (("404", ":unmatched"), ("500", "/api/items/:id")):
+        yield "nginx:error_requests:rate1m", {**site, "status": status, "method": "GET",
+                                              "route": route}, lambda i: 0.5
     yield "site:http_errors:ratio_rate5m", site, lambda i: 0.03
     for metric in ("ttfb_seconds", "dom_content_loaded_seconds", "load_seconds",
                    "lcp_seconds", "inp_seconds", "cls"):
@@ -119,12 +124,13 @@ def http_json(url, timeout=10):
 
 
 @contextlib.contextmanager
-def backfilled_prometheus():
-    """Yields (base URL, evaluation time) of a Prometheus holding the fixture series."""
+def backfilled_prometheus(series_text=None):
+    """Yields (base URL, evaluation time) of a Prometheus holding the fixture series, or the
+    OpenMetrics text series_text(end) returns."""
     with tempfile.TemporaryDirectory(prefix="lookout-dashboards-") as tmp:
         tmp = Path(tmp)
         end = int(time.time()) // 60 * 60 - 120  # in the past: backfilled blocks only
-        (tmp / "series.om").write_text(openmetrics(end))
+        (tmp / "series.om").write_text((series_text or openmetrics)(end))
         subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics",
                         str(tmp / "series.om"), str(tmp / "data")],
                        check=True, capture_output=True, timeout=120)

@@ -47,14 +47,15 @@ def config_for(volume: Path, remote_write_url: str | None = None) -> tuple[dict,
 
 @contextmanager
 def started(folder: Path, cwd: Path | None = None, remote_write_url: str | None = None,
-            config: dict | None = None, port: int | None = None):
+            config: dict | None = None, port: int | None = None, timeout: float = 90):
     """Runs Loki until the block ends; yields its base URL. `folder` holds the volume
-    (folder/loki), the config and the log; `cwd` is the working directory (default: folder)."""
+    (folder/loki), the config and the log; `cwd` is the working directory (default: folder).
+    `timeout`: how long it may take to get ready (a big WAL takes a while to replay)."""
     if config is None:
         config, port = config_for(folder / "loki", remote_write_url)
     path = folder / "loki.yml"
     path.write_text(yaml.safe_dump(config))
     base = f"http://127.0.0.1:{port}"
     with running([LOKI, f"-config.file={path}"], base + "/ready", folder / "loki.log",
-                 timeout=90, cwd=cwd or folder):
+                 timeout=timeout, cwd=cwd or folder):
         yield base

@@ -12,7 +12,9 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -42,6 +44,7 @@ QUERIES = [q for d in DASHBOARDS.values() for q in dq.panel_queries(d)]
 PROM_QUERIES = [q for q in QUERIES if q.datasource.get("type") == "prometheus"]
 LOKI_QUERIES = [q for q in QUERIES if q.datasource.get("type") == "loki"]
 BY_UID = {d["uid"]: d for d in DASHBOARDS.values()}
+MIXED = {"type": "datasource", "uid": "-- Mixed --"}
 
 
 def provisioned_datasources():
@@ -78,7 +81,8 @@ def test_five_dashboards_with_stable_unique_uids():
 @pytest.mark.parametrize("name", sorted(DASHBOARDS))
 def test_dashboard_is_classic_provisionable_json(name):
     dashboard = DASHBOARDS[name]
-    assert dashboard["id"] is None, "a provisioned dashboard must not carry a database id"
+    # The SDK leaves the key out rather than writing null: the same to Grafana.
+    assert dashboard.get("id") is None, "a provisioned dashboard must not carry a database id"
     assert re.fullmatch(r"[a-z0-9-]{1,40}", dashboard["uid"])
     # The v2 schema (apiVersion/kind/spec) is refused by file provisioning on 12.x.
     assert "schemaVersion" in dashboard and "spec" not in dashboard and "kind" not in dashboard
@@ -90,7 +94,14 @@ def test_datasources_are_referenced_by_provisioned_uid(name):
     provisioned = provisioned_datasources()
     refs = [(path, value) for path, key, value in walk(DASHBOARDS[name]) if key == "datasource"]
     assert refs
+    for panel in dq.panels(DASHBOARDS[name]):
+        if panel.get("datasource") == MIXED:
+            # Grafana's built-in Mixed datasource: then every target must name its own.
+            assert all(t.get("datasource") for t in panel["targets"]), panel["title"]
+            assert len({t["datasource"]["uid"] for t in panel["targets"]}) > 1, panel["title"]
     for path, ref in refs:
+        if ref == MIXED and path.count("/") == 1:  # a panel's own reference, checked above
+            continue
         # A name string ("Prometheus") or an import placeholder (${DS_PROMETHEUS}) breaks
         # as soon as someone renames the datasource or provisions the file unmodified.
         assert isinstance(ref, dict), f"{path}: datasource by name: {ref!r}"
@@ -130,6 +141,14 @@ def test_log_panels_read_loki_and_other_panels_chart_metrics():
             assert query.expr.lstrip().startswith("{"), f"{query.name}: not a log query"
 
 
+def test_log_panels_ask_for_a_bounded_number_of_lines():
+    for dashboard in DASHBOARDS.values():
+        for panel in dq.panels(dashboard):
+            if panel["type"] == "logs":
+                [target] = panel["targets"]
+                assert 0 < target.get("maxLines", 0) <= 5000, panel["title"]
+
+
 # --- template variables -----------------------------------------------------------------
 
 @pytest.mark.parametrize("name", sorted(DASHBOARDS))
@@ -137,10 +156,12 @@ def test_every_variable_reference_resolves(name):
     dashboard = DASHBOARDS[name]
     values = dq.variable_values(dashboard)
     texts = [q.expr for q in dq.panel_queries(dashboard)]
-    texts += [v["definition"] for v in dashboard["templating"]["list"] if "definition" in v]
+    texts += [dq.variable_definition(v) for v in dashboard["templating"]["list"]
+              if v["type"] == "query"]
     for text in texts:
         resolved = dq.resolve(text, values)  # raises on an unknown variable
-        assert "$" not in resolved, resolved
+        # What may stay: `$)` ends a regex, ${2} is a regex group in a label_format template.
+        assert "$" not in re.sub(r"\$\)|\$\{\d+\}", "", resolved), resolved
 
 
 def test_an_unknown_variable_is_reported():
@@ -316,7 +337,7 @@ VARIABLES = [(uid, v) for uid, d in BY_UID.items() for v in d["templating"]["lis
                          else x["name"])
 def test_query_variables_list_values(prometheus, uid, variable):
     base, end = prometheus
-    definition = dq.resolve(variable["definition"], dq.variable_values(BY_UID[uid]))
+    definition = dq.resolve(dq.variable_definition(variable), dq.variable_values(BY_UID[uid]))
     match = re.fullmatch(r"label_values\((.+),\s*(\w+)\)", definition)
     assert match, f"only label_values(selector, label) is used: {definition}"
     selector, label = match.groups()
@@ -459,6 +480,153 @@ def test_logql_checks_reject_bad_queries():
     assert ("job", "nginx") in contract_pairs() and ("kind", "error") in contract_pairs()
 
 
+# --- bounded aggregates: what a busy week of traffic cannot break (issue 12) ---------------
+
+ACCESS_STREAM = ("logtype", "=", "access")
+# Raw request fields: one value per URL, so one series per URL when grouped by.
+RAW_PATH_FIELDS = {"path", "request_uri", "uri", "request", "page_url", "url"}
+# Labels a LogQL aggregate may keep, each with a bound that holds whatever the traffic:
+# stream labels (fixed by the Promtail and collector configs, docs/signals.md), the app-log
+# component (fastapi or celery) and the browser error type (error, resource,
+# unhandledrejection). A browser event's `page` only once its ids are replaced by :id, as
+# routes are; its `message` is bounded only by how many distinct JS errors the frontend has:
+# listed, not proven (docs/dashboards.md).
+BOUNDED_LOGQL_LABELS = {"job", "site", "level", "logtype", "app", "kind", "component", "type"}
+FRONTEND_FREE_TEXT = {"message"}
+NORMALISED_PAGE = re.compile(r"\| label_format page=`\{\{ regexReplaceAll ")
+
+
+def grouping_labels(expr):
+    """Every label named in a by (...) or without (...) clause, outside string literals."""
+    text, _ = skeleton(expr)
+    labels = set()
+    for kind, body in re.findall(r"\b(by|without)\s*\(([^)]*)\)", text):
+        assert kind == "by", f"without (...) keeps every other label: {expr}"
+        labels |= {label.strip() for label in body.split(",") if label.strip()}
+    return labels
+
+
+def is_metric_query(expr):
+    return not skeleton(expr)[0].lstrip().startswith("{")
+
+
+LOKI_METRIC_QUERIES = [q for q in LOKI_QUERIES if is_metric_query(q.expr)]
+
+
+@pytest.mark.parametrize("query", LOKI_METRIC_QUERIES, ids=lambda q: q.name)
+def test_no_aggregate_panel_parses_the_access_log(query):
+    """Counts over the access log come from the recorded series in Prometheus: a LogQL
+    metric query over it parses every line of the range at every refresh (seconds over
+    7 days) and, grouped by path, fails at Loki's series limit."""
+    for matchers in stream_selectors(query.expr):
+        assert ACCESS_STREAM not in matchers, f"{query.name}: use nginx:*:rate1m in Prometheus"
+
+
+@pytest.mark.parametrize("query", LOKI_METRIC_QUERIES, ids=lambda q: q.name)
+def test_logql_aggregates_group_only_by_bounded_labels(query):
+    labels = grouping_labels(query.expr)
+    assert not labels & RAW_PATH_FIELDS, f"{query.name} groups by a raw URL field: {labels}"
+    frontend = '{app="frontend"' in query.expr
+    allowed = BOUNDED_LOGQL_LABELS | (FRONTEND_FREE_TEXT if frontend else set())
+    if frontend and NORMALISED_PAGE.search(query.expr):
+        allowed |= {"page"}
+    assert labels <= allowed, f"{query.name}: unbounded grouping {labels - allowed}"
+    text, _ = skeleton(query.expr)
+    if re.search(r"\|\s*(json|logfmt|regexp|pattern|unpack)\b", text):
+        # After a parser every field is a label: only an aggregation keeps them few.
+        assert labels or re.match(r"\s*(sum|count|max|min|avg)\s*\(", text), query.name
+
+
+@pytest.mark.parametrize("query", [q for q in PROM_QUERIES if "nginx:" in q.expr],
+                         ids=lambda q: q.name)
+def test_access_log_panels_group_by_route_never_by_path(query):
+    labels = set(re.findall(r"\b(?:by|without)\s*\(([^)]*)\)", query.expr))
+    labels = {label.strip() for group in labels for label in group.split(",")}
+    assert not labels & RAW_PATH_FIELDS, query.name
+    assert labels <= {"site", "status_class", "status", "method", "route", "le"}, query.name
+
+
+def test_the_bounded_checks_catch_the_panels_of_issue_12():
+    """The checks above fail on the queries the Logs dashboard had before the fix."""
+    old_top = ('topk(10, sum by (method, path) (count_over_time({job="nginx", '
+               'logtype="access", site=~".*"} | json | __error__="" [1m])))')
+    assert ACCESS_STREAM in stream_selectors(old_top)[0]
+    assert grouping_labels(old_top) & RAW_PATH_FIELDS
+    assert grouping_labels('sum by (message) (count_over_time({app="frontend"} [1m]))') \
+        == {"message"}
+    assert not NORMALISED_PAGE.search('sum by (page) (count_over_time({app="frontend"} | json '
+                                      '| __error__="" [1m]))')
+    with pytest.raises(AssertionError):
+        grouping_labels('sum without (path) (count_over_time({job="app"} [1m]))')
+
+
+PER_MINUTE_SUM = re.compile(r"sum_over_time\(nginx:[a-z_]+:rate1m\{[^}]*\}\[\$__interval\]\)")
+
+
+@pytest.mark.parametrize("query", [q for q in PROM_QUERIES if PER_MINUTE_SUM.search(q.expr)],
+                         ids=lambda q: q.name)
+def test_request_counts_per_interval_count_each_minute_once(query):
+    """sum_over_time(rate1m[$__interval]) * 60 counts requests only if no interval is shorter
+    than the one-minute samples: the panel must set a 1m minimum interval."""
+    panel = next(p for p in dq.panels(BY_UID[query.dashboard]) if p.get("title") == query.panel)
+    assert panel.get("interval") == "1m", query.name
+    assert "* 60" in query.expr, query.name
+
+
+# The ruler writes one sample a minute, at its own phase within the minute (here 17 s).
+RULER_PHASE, MINUTES = 17, 150
+
+
+def requests_in_minute(minute):
+    return (minute * 7) % 13  # an uneven, known number of requests per minute
+
+
+def ruler_series(end):
+    lines = []
+    for minute in range(MINUTES):
+        timestamp = end - (MINUTES - minute) * 60 + RULER_PHASE
+        lines.append('nginx:requests:rate1m{site="application",status_class="2xx",'
+                     f'method="GET",route="/api/items/:id"}} {requests_in_minute(minute) / 60} '
+                     f"{timestamp}")
+    return "\n".join(lines) + "\n# EOF\n"
+
+
+def expected_requests(end, start_exclusive, stop_inclusive):
+    return sum(requests_in_minute(m) for m in range(MINUTES)
+               if start_exclusive < end - (MINUTES - m) * 60 + RULER_PHASE <= stop_inclusive)
+
+
+def logs_query(panel):
+    [query] = [q for q in PROM_QUERIES if q.dashboard == "lookout-logs" and q.panel == panel]
+    return query
+
+
+def test_request_counts_from_the_recorded_rate_are_exact():
+    """What the Logs dashboard shows as "requests" is the number of requests: per interval
+    (Requests by method, 5-minute steps) and over the range (Top endpoints, 1 h), on a real
+    Prometheus holding one-minute samples as the ruler writes them."""
+    with services.backfilled_prometheus(ruler_series) as (base, end):
+        values = {**dq.variable_values(BY_UID["lookout-logs"]), "__interval": "5m",
+                  "__range": "1h"}
+        per_interval = dq.resolve(logs_query("Requests by method").expr, values)
+        start = end - 120 * 60
+        query = urllib.parse.urlencode({"query": per_interval, "start": start, "end": end,
+                                        "step": 300})
+        status, body = services.http_json(f"{base}/api/v1/query_range?{query}")
+        assert status == 200, body
+        [series] = body["data"]["result"]
+        points = {int(t): round(float(v), 6) for t, v in series["values"]}
+        assert len(points) == 25
+        for t, value in points.items():
+            assert value == expected_requests(end, t - 300, t), t
+        top = dq.resolve(logs_query("Top endpoints").expr, values)
+        status, body = services.http_json(
+            f"{base}/api/v1/query?" + urllib.parse.urlencode({"query": top, "time": end}))
+        [series] = body["data"]["result"]
+        assert series["metric"] == {"method": "GET", "route": "/api/items/:id"}
+        assert round(float(series["value"][1]), 6) == expected_requests(end, end - 3600, end)
+
+
 @pytest.fixture(scope="module")
 def loki():
     if not grafana_binary("loki"):
@@ -473,6 +641,49 @@ def test_logql_parses_in_loki(loki, query):
     status, body = services.http_json(f"{loki}/loki/api/v1/format_query?"
                                       + urllib.parse.urlencode({"query": expr}))
     assert status == 200, f"{expr}\n-> {status} {body}"
+
+
+def push(loki, labels, events):
+    now = time.time_ns()
+    values = [[str(now - (len(events) - i) * 10**9), json.dumps(e)] for i, e in enumerate(events)]
+    body = json.dumps({"streams": [{"stream": labels, "values": values}]}).encode()
+    request = urllib.request.Request(f"{loki}/loki/api/v1/push", body,
+                                     {"Content-Type": "application/json"})
+    assert urllib.request.urlopen(request, timeout=10).status == 204
+
+
+@pytest.fixture(scope="module")
+def browser_events(loki):
+    labels = {"app": "frontend", "job": "frontend"}
+    push(loki, {**labels, "kind": "pageload"},
+         [{"kind": "pageload", "page": page, "load": load}
+          for page, load in (("/items/42", 900), ("/items/43", 1100), ("/", 300))])
+    push(loki, {**labels, "kind": "error"},
+         [{"kind": "error", "type": "error", "message": "boom", "page": page}
+          for page in ("/items/42", "/items/43", "/")])
+    return loki
+
+
+@pytest.mark.parametrize("panel", ["Slowest pages (average full load)",
+                                   "Pages with the most JS errors"])
+def test_per_page_panels_group_ids_into_one_page_on_real_loki(browser_events, panel):
+    """/items/42 and /items/43 are one page to these panels, as they are one route."""
+    loki = browser_events
+    [query] = [q for q in LOKI_QUERIES if q.dashboard == "lookout-frontend" and q.panel == panel]
+    expr = dq.resolve(query.expr, {**dq.variable_values(BY_UID["lookout-frontend"]),
+                                   "__auto": "5m"})
+    deadline = time.time() + 20
+    while True:  # pushed lines become queryable within a moment
+        status, body = services.http_json(f"{loki}/loki/api/v1/query?"
+                                          + urllib.parse.urlencode({"query": expr}))
+        assert status == 200, body
+        pages = {s["metric"]["page"]: float(s["value"][1]) for s in body["data"]["result"]}
+        if len(pages) == 2 or time.time() > deadline:
+            break
+        time.sleep(1)
+    expected = ({"/items/:id": 1000.0, "/": 300.0} if panel.startswith("Slowest")
+                else {"/items/:id": 2.0, "/": 1.0})
+    assert pages == expected
 
 
 # --- documentation -----------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Writes the Lookout dashboards to ../dashboards/*.json.
+"""Writes the Lookout dashboards to ../dashboards/*.json, built with Grafana's foundation SDK
+(scripts/requirements-test.txt pins it; panels.py holds what the dashboards share).
 
     python3 deploy/monitoring/grafana/generator           # regenerate the files
     python3 deploy/monitoring/grafana/generator --check   # exit 1 if a file is out of date
@@ -11,6 +12,8 @@ from pathlib import Path
 
 # Keep the mounted config folder free of __pycache__ directories.
 sys.dont_write_bytecode = True
+
+from grafana_foundation_sdk.cog.encoder import JSONEncoder  # noqa: E402
 
 import frontend  # noqa: E402 (after dont_write_bytecode on purpose)
 import logs
@@ -29,7 +32,7 @@ DASHBOARDS = {
 
 
 def render(module):
-    return json.dumps(module.build(), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(module.build(), cls=JSONEncoder, indent=2, ensure_ascii=False) + "\n"
 
 
 def main(argv):

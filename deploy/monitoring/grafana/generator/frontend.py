@@ -1,10 +1,23 @@
 """Frontend: real-user page load times, web vitals and JS errors. Timings come from the
 collector's histograms (Prometheus); messages and per-page detail come from Loki."""
-from grafana_json import (bargauge, dashboard, logs, loki, prom, row, stat, textbox_variable,
-                          thresholds, timeseries)
+import re
+from pathlib import Path
+
+from panels import (bargauge, dashboard, logs, loki, prom, row, stat, textbox_variable, thresholds,
+                    timeseries)
 
 JS_ERRORS = '{app="frontend", kind="error"}'
 PAGELOADS = '{app="frontend", kind="pageload"}'
+RULES = Path(__file__).resolve().parents[2] / "loki" / "rules" / "fake" / "nginx-access.yaml"
+
+
+def page_route():
+    """`page` (location.pathname) with ids replaced by :id, with the regular expression of the
+    access-log rules' route template: grouped by the raw page, an application with ids in its
+    URLs makes one series per id and the panel fails at Loki's series limit (issue 12)."""
+    [pattern] = set(re.findall(r'regexReplaceAll "([^"]+)"', RULES.read_text()))
+    once = f'regexReplaceAll "{pattern}" .page "/:id${{2}}"'
+    return f'| label_format page=`{{{{ regexReplaceAll "{pattern}" ({once}) "/:id${{2}}" }}}}`'
 
 
 def quantile(metric, q, window="$__rate_interval", fn="rate"):
@@ -18,7 +31,7 @@ def p75_stat(title, metric, unit, good, poor, description):
                 [prom(quantile(metric, 0.75, "$__range", "increase"), instant=True)],
                 w=8 if metric in ("lcp_seconds", "inp_seconds", "cls") else 6,
                 unit=unit, decimals=2 if unit is None else None,
-                thresholds=thresholds(("green", None), ("orange", good), ("red", poor)))
+                colours=thresholds(("green", None), ("orange", good), ("red", poor)))
 
 
 def percentiles(title, metric, unit, description, w=12, threshold=None):
@@ -38,7 +51,7 @@ def build():
                  "Navigation start to the load event."),
         stat("Page loads", "Page loads reported by browsers in the selected range.",
              [prom("sum(increase(lookout_frontend_load_seconds_count[$__range]))",
-                   instant=True)], decimals=0, thresholds=thresholds(("blue", None))),
+                   instant=True)], decimals=0, colours=thresholds(("blue", None))),
         percentiles("DOMContentLoaded", "dom_content_loaded_seconds", "s", ""),
         percentiles("Full page load", "load_seconds", "s", ""),
         percentiles("TTFB (browsers)", "ttfb_seconds", "s",
@@ -48,9 +61,11 @@ def build():
                    [prom("sum(rate(lookout_frontend_load_seconds_count[$__rate_interval]))",
                          "page loads")]),
         bargauge("Slowest pages (average full load)",
-                 "From the pageload events in Loki (milliseconds, as browsers report them).",
-                 [loki(f'topk(10, avg_over_time({PAGELOADS} | json | __error__="" | unwrap load '
-                       '| __error__="" [$__auto]) by (page))', "{{page}}", instant=True)],
+                 "From the pageload events in Loki (milliseconds, as browsers report them); "
+                 "pages with ids replaced by :id, as routes are.",
+                 [loki(f'topk(10, avg_over_time({PAGELOADS} | json | __error__="" {page_route()} '
+                       '| unwrap load | __error__="" [$__auto]) by (page))', "{{page}}",
+                       instant=True)],
                  w=24, unit="ms"),
         row("Core Web Vitals"),
         p75_stat("LCP (P75)", "lcp_seconds", "s", 2.5, 4,
@@ -65,7 +80,7 @@ def build():
         row("JavaScript errors"),
         stat("JS errors", "Errors reported by browsers in the selected range.",
              [prom("sum(increase(lookout_frontend_js_errors_total[$__range]))", instant=True)],
-             decimals=0, thresholds=thresholds(("green", None), ("orange", 1), ("red", 50))),
+             decimals=0, colours=thresholds(("green", None), ("orange", 1), ("red", 50))),
         timeseries("JS errors per minute by type", "error, resource or unhandledrejection.",
                    [prom("sum by (type) (rate(lookout_frontend_js_errors_total"
                          "[$__rate_interval])) * 60", "{{type}}")],
@@ -75,7 +90,8 @@ def build():
                        '| __error__="" [$__auto])))', "{{message}}", instant=True)], decimals=0),
         bargauge("Pages with the most JS errors", "",
                  [loki(f'topk(10, sum by (page) (count_over_time({JS_ERRORS} | json '
-                       '| __error__="" [$__auto])))', "{{page}}", instant=True)], decimals=0),
+                       f'| __error__="" {page_route()} [$__auto])))', "{{page}}",
+                       instant=True)], decimals=0),
         logs("JS error events", "Message, source, line, stack and page of each error.",
              f"{JS_ERRORS} |~ `(?i)$filter`"),
         row("Collector (browser telemetry receiver)"),

@@ -1,6 +1,7 @@
 """Performance: latency percentiles and errors from real traffic (nginx access log series
 recorded by the Loki ruler) next to the outside view from blackbox probes."""
-from grafana_json import dashboard, prom, query_variable, row, stat, table, thresholds, timeseries
+from panels import (dashboard, prom, query_variable, row, stat, table, thresholds, timeseries,
+                    transformation)
 
 SITE = '{site=~"$site"}'
 REQUESTS = '{site=~"$site", method=~"$method", route=~"$route"}'
@@ -10,22 +11,25 @@ LATENCY_COLOURS = thresholds(("green", None), ("orange", 1), ("red", 2))
 
 def build():
     panels = [
+        # Four stats of width 5 leave 4 columns free at the end of this line: room for the
+        # SLO's "Error budget left (30 d)" stat.
         row("Now"),
         stat("P95 latency (nginx)", "95th percentile of request_time over 5 minutes. "
              "LookoutSlowRequests fires above 2 s.",
              [prom(f"max by (site) (nginx:request_time_seconds:p95_5m{SITE})", "{{site}}",
                    instant=True)],
-             unit="s", thresholds=LATENCY_COLOURS),
+             w=5, unit="s", colours=LATENCY_COLOURS),
         stat("Error rate", "Share of requests answered 4xx or 5xx over 5 minutes. "
              "LookoutHighErrorRate fires above 5 %.",
              [prom(f"site:http_errors:ratio_rate5m{SITE}", "{{site}}", instant=True)],
-             unit="percentunit", decimals=2,
-             thresholds=thresholds(("green", None), ("orange", 0.02), ("red", 0.05))),
+             w=5, unit="percentunit", decimals=2,
+             colours=thresholds(("green", None), ("orange", 0.02), ("red", 0.05))),
         stat("Requests per second", "All requests nginx answered (selected methods/routes).",
-             [prom(f"sum(nginx:requests:rate1m{REQUESTS})", instant=True)], unit="reqps"),
-        stat("Slow requests now (> 1 s)", "Requests whose request_time was above 1 second.",
-             [prom(f"sum(nginx:slow_requests:rate1m{SITE})", instant=True)], unit="reqps",
-             thresholds=thresholds(("green", None), ("orange", 0.01))),
+             [prom(f"sum(nginx:requests:rate1m{REQUESTS})", instant=True)], w=5, unit="reqps"),
+        stat("Slow requests now (> 1 s)", "Requests whose request_time was above 1 second "
+             "(selected methods/routes).",
+             [prom(f"sum(nginx:slow_requests:rate1m{REQUESTS})", instant=True)], w=5,
+             unit="reqps", colours=thresholds(("green", None), ("orange", 0.01))),
         row("Latency"),
         timeseries("Request latency P50 / P95 / P99 (nginx)",
                    "Percentiles of nginx request_time (server-side time per request).",
@@ -73,8 +77,10 @@ def build():
         timeseries("Requests by endpoint (top 10)", "",
                    [prom(f"topk(10, sum by (route) (nginx:requests:rate1m{REQUESTS}))",
                          "{{route}}")], w=8, unit="reqps"),
-        timeseries("Slow requests (> 1 s)", "nginx requests whose request_time was above 1 s.",
-                   [prom(f"nginx:slow_requests:rate1m{SITE}", "{{site}}")], w=24, unit="reqps"),
+        timeseries("Slow requests (> 1 s)", "nginx requests whose request_time was above 1 s, "
+                   "per method and route (the ten with the most).",
+                   [prom(f"topk(10, sum by (method, route) (nginx:slow_requests:rate1m{REQUESTS}))",
+                         "{{method}} {{route}}")], w=24, unit="reqps"),
         table("Endpoints", "Per method and route: request rate, error share and P95 latency.",
               [prom(f"sum by (method, route) (nginx:requests:rate1m{REQUESTS})",
                     instant=True, table=True),
@@ -85,21 +91,15 @@ def build():
                     f"{REQUESTS})", instant=True, table=True)],
               h=10,
               transformations=[
-                  {"id": "merge", "options": {}},
-                  {"id": "organize", "options": {
+                  transformation("merge"),
+                  transformation("organize", {
                       "excludeByName": {"Time": True},
                       "renameByName": {"Value #A": "Requests/s", "Value #B": "Error share",
-                                       "Value #C": "P95 latency"}}},
-                  {"id": "sortBy", "options": {"sort": [{"field": "Requests/s", "desc": True}]}},
+                                       "Value #C": "P95 latency"}}),
+                  transformation("sortBy", {"sort": [{"field": "Requests/s", "desc": True}]}),
               ],
-              overrides=[
-                  {"matcher": {"id": "byName", "options": "Requests/s"},
-                   "properties": [{"id": "unit", "value": "reqps"}]},
-                  {"matcher": {"id": "byName", "options": "Error share"},
-                   "properties": [{"id": "unit", "value": "percentunit"}]},
-                  {"matcher": {"id": "byName", "options": "P95 latency"},
-                   "properties": [{"id": "unit", "value": "s"}]},
-              ]),
+              overrides=[("Requests/s", "reqps"), ("Error share", "percentunit"),
+                         ("P95 latency", "s")]),
     ]
     variables = [
         query_variable("site", "Site", "label_values(probe_success, site)"),

@@ -1,6 +1,6 @@
 """Resources: the monitoring host (node-exporter) and each of its containers (cAdvisor)."""
-from grafana_json import (dashboard, prom, query_variable, row, stat, table, thresholds,
-                          timeseries)
+from panels import (dashboard, prom, query_variable, row, stat, table, thresholds, timeseries,
+                    transformation, value_mapping)
 
 # The monitoring host's own disks, filtered like LookoutHostDiskFilling: no pseudo or
 # in-memory filesystems, container layers or network mounts (the NFS log mounts are the
@@ -18,17 +18,17 @@ def build():
         row("Monitoring host (node-exporter)"),
         stat("CPU busy", "Share of CPU time not idle, all cores.",
              [prom('1 - avg(rate(node_cpu_seconds_total{mode="idle"}[$__rate_interval]))',
-                   instant=True)], unit="percentunit", thresholds=USAGE_COLOURS),
+                   instant=True)], unit="percentunit", colours=USAGE_COLOURS),
         stat("Memory used", "1 - MemAvailable / MemTotal.",
              [prom("max(1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes)",
-                   instant=True)], unit="percentunit", thresholds=USAGE_COLOURS),
+                   instant=True)], unit="percentunit", colours=USAGE_COLOURS),
         stat("Fullest filesystem", "LookoutHostDiskFilling warns before this reaches 100 %.",
              [prom(f"max(1 - node_filesystem_avail_bytes{FS} / node_filesystem_size_bytes{FS})",
-                   instant=True)], unit="percentunit", thresholds=USAGE_COLOURS),
+                   instant=True)], unit="percentunit", colours=USAGE_COLOURS),
         stat("Load (1 min) per CPU", "Above 1 means work is queueing for the CPUs.",
              [prom('max(node_load1) / count(node_cpu_seconds_total{mode="idle"})',
                    instant=True)], decimals=2,
-             thresholds=thresholds(("green", None), ("orange", 0.8), ("red", 1.5))),
+             colours=thresholds(("green", None), ("orange", 0.8), ("red", 1.5))),
         timeseries("CPU by mode", "Share of all cores per mode (idle left out).",
                    [prom('sum by (mode) (rate(node_cpu_seconds_total{mode!="idle"}'
                          '[$__rate_interval])) / scalar(count(node_cpu_seconds_total'
@@ -78,12 +78,10 @@ def build():
         table("Targets", "Every target Prometheus scrapes; 0 means the last scrape failed "
               "(LookoutTargetDown).",
               [prom("up", instant=True, table=True)], h=8,
-              mappings=[{"type": "value", "options": {
-                  "0": {"text": "DOWN", "color": "red", "index": 0},
-                  "1": {"text": "UP", "color": "green", "index": 1}}}],
-              transformations=[{"id": "organize", "options": {
+              mappings=value_mapping({"0": ("DOWN", "red"), "1": ("UP", "green")}),
+              transformations=[transformation("organize", {
                   "excludeByName": {"Time": True, "__name__": True},
-                  "renameByName": {"Value": "Up"}}}]),
+                  "renameByName": {"Value": "Up"}})]),
     ]
     variables = [
         query_variable("container", "Container",
