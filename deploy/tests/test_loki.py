@@ -64,6 +64,13 @@ def test_seven_day_retention_is_applied_by_the_compactor():
     assert seconds(CONFIG["limits_config"]["retention_period"]) == 7 * 86400
 
 
+def test_queries_never_show_lines_older_than_the_retention():
+    """The compactor deletes hours after a line turns 7 days old and Loki's query engine does
+    not filter by retention (docs/logs.md): the lookback hides those lines meanwhile."""
+    limits = CONFIG["limits_config"]
+    assert seconds(limits["max_query_lookback"]) == seconds(limits["retention_period"])
+
+
 def test_everything_loki_writes_is_on_the_volume():
     common, storage, ruler = CONFIG["common"], CONFIG["storage_config"], CONFIG["ruler"]
     chunks = common["storage"]["filesystem"]["chunks_directory"]
