@@ -71,7 +71,8 @@ final class FakeEdge: @unchecked Sendable {
             "python3", script, healthy ? "healthy" : "broken",
             "\(Self.edge.user):\(Self.edge.password)", "\(Self.grafana.user):\(Self.grafana.password)", Self.origin,
         ] + (host.map { [$0, "\(port ?? 0)"] } ?? []), log: folder.appendingPathComponent("fake.log"))
-        let deadline = Date().addingTimeInterval(15)
+        // Generous: on a loaded 2-core machine python3 took over 15 s to print its port.
+        let deadline = Date().addingTimeInterval(60)
         var listening: Int?
         while listening == nil && Date() < deadline {
             listening = process.output.split(separator: "\n").first.flatMap { Int($0) }
