@@ -234,10 +234,9 @@ def test_firing_email_with_runbook_and_grafana_links_and_inhibition(tmp_path, sm
     assert set(mailbox.logins) == {(b"user", b"pass")}
 
 
-def test_resolved_email(tmp_path, smtp):
-    """Resolved mails go out on the next group interval (5 min as shipped); this copy of the
-    config differs only in shorter group timings, so the test takes seconds."""
-    mailbox, smtp_port = smtp
+def config_with_1s_group_timings(tmp_path):
+    """A copy of the shipped Alertmanager folder whose config differs only in 1 s group
+    timings (group_wait, group_interval), so mail tests take seconds, not minutes."""
     source = tmp_path / "alertmanager-src"
     shutil.copytree(ALERTMANAGER_DIR, source)
     config = source / "alertmanager.yml.in"
@@ -246,6 +245,14 @@ def test_resolved_email(tmp_path, smtp):
         text, count = re.subn(rf"(?m)^  {key}: \S+$", f"  {key}: 1s", text)
         assert count == 1, key
     config.write_text(text)
+    return source
+
+
+def test_resolved_email(tmp_path, smtp):
+    """Resolved mails go out on the next group interval (5 min as shipped); this copy of the
+    config differs only in shorter group timings, so the test takes seconds."""
+    mailbox, smtp_port = smtp
+    source = config_with_1s_group_timings(tmp_path)
 
     context, base = start_alertmanager(tmp_path, smtp_port, source)
     with context:

@@ -14,7 +14,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from prom_helpers import ALERTMANAGER_DIR, alerting_rules, free_port, running, tool, wait_for  # noqa: E402
-from test_alertmanager import pytestmark, smtp, start_alertmanager  # noqa: E402,F401
+from test_alertmanager import config_with_1s_group_timings, pytestmark, smtp, start_alertmanager  # noqa: E402,F401
 
 EXTERNAL = "http://monitoring-host:9093"   # start_alertmanager's --web.external-url
 
@@ -32,15 +32,7 @@ def write_rules(folder: Path, name: str, rules: list[dict]):
 
 def test_email_of_an_uncovered_alert_says_a_silence_is_active(tmp_path, smtp):
     mailbox, smtp_port = smtp
-    # The shipped config with 1 s group timings, so the test takes seconds (see test_resolved_email).
-    source = tmp_path / "alertmanager-src"
-    shutil.copytree(ALERTMANAGER_DIR, source)
-    config = source / "alertmanager.yml.in"
-    text = config.read_text()
-    for key in ("group_wait", "group_interval"):
-        text, count = re.subn(rf"(?m)^  {key}: \S+$", f"  {key}: 1s", text)
-        assert count == 1, key
-    config.write_text(text)
+    source = config_with_1s_group_timings(tmp_path)
     am_context, am = start_alertmanager(tmp_path, smtp_port, source)
 
     rules = tmp_path / "rules"
