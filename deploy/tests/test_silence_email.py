@@ -2,8 +2,6 @@
 (Debian) evaluating the shipped annotations of LookoutSiteDown and LookoutSlowProbe and
 scraping a real Alertmanager (started through render-and-run.sh with the shipped config and
 template), which mails a local SMTP sink."""
-import re
-import shutil
 import sys
 import time
 from datetime import datetime, timedelta, timezone
