@@ -94,16 +94,22 @@ def app_nginx():
         yield ns
 
 
-def _access_lines(ns, count: int) -> list[str]:
+def _logged_entry(ns, **fields: str) -> dict:
+    """The access-log entry whose keys have these values, waited for. nginx writes a line after
+    it has sent the answer, so the previous test's last line may land after this test's curl
+    returned: find the line by what the request made unique, never by its position."""
     path = ns.logs / "access.log"
-    nh.wait_for(lambda: path.exists() and len(path.read_text().splitlines()) >= count,
-                "access log lines")
-    return path.read_text().splitlines()
+    found: list[dict] = []
 
-
-def _line_count(ns) -> int:
-    path = ns.logs / "access.log"
-    return len(path.read_text().splitlines()) if path.exists() else 0
+    def logged():
+        # Only complete lines: one being written has no newline yet.
+        lines = path.read_text().split("\n")[:-1] if path.exists() else []
+        found[:] = [e for e in map(json.loads, lines)
+                    if all(e.get(k) == v for k, v in fields.items())]
+        return bool(found)
+    nh.wait_for(logged, f"access log line with {fields}")
+    assert len(found) == 1, f"{len(found)} access log lines with {fields}"
+    return found[0]
 
 
 def test_app_nginx_config_test_passes(app_nginx):
@@ -122,12 +128,11 @@ def test_app_nginx_routes_api_to_backend_and_the_rest_to_frontend(app_nginx):
 def test_access_log_is_json_with_every_signals_key(app_nginx):
     keys = _signals_access_log_keys()
     assert len(keys) >= 14, keys
-    start = _line_count(app_nginx)
     # A user agent with a quote and a backslash must not break the JSON (escape=json).
     app_nginx.curl("http://127.0.0.1/api/orders/123e4567-e89b-12d3-a456-426614174000?x=1",
                    "-X", "POST", "--data", "a=1", "-H", "X-Fake-Status: 503",
                    "-A", 'evil "agent" \\ with quotes', "-e", "http://application/cart")
-    entry = json.loads(_access_lines(app_nginx, start + 1)[start])
+    entry = _logged_entry(app_nginx, user_agent='evil "agent" \\ with quotes')
 
     assert set(entry) == keys, "keys differ from docs/signals.md"
     assert all(isinstance(v, str) for v in entry.values()), "every value is a JSON string"
@@ -153,11 +158,10 @@ def test_access_log_is_json_with_every_signals_key(app_nginx):
 
 def test_request_answered_by_nginx_itself_has_no_upstream_time(app_nginx):
     """upstream_response_time is not always a number (docs/signals.md): parsers must cope."""
-    start = _line_count(app_nginx)
     status, _ = app_nginx.curl("http://127.0.0.1/api/x", "-X", "TRACE")  # nginx refuses TRACE
     assert status == 405
-    entry = json.loads(_access_lines(app_nginx, start + 1)[start])
-    assert (entry["status"], entry["method"]) == ("405", "TRACE")
+    entry = _logged_entry(app_nginx, method="TRACE", path="/api/x")
+    assert entry["status"] == "405"
     assert entry["upstream_response_time"] == ""
 
 
