@@ -191,6 +191,15 @@ def post(base: str, *alerts):
     assert answer.status_code == 200, answer.text
 
 
+def inhibitions(base: str, count: int) -> dict:
+    """(alertname, site) -> the fingerprints inhibiting it, once Alertmanager holds `count` alerts."""
+    def state():
+        alerts = requests.get(f"{base}/api/v2/alerts", timeout=5).json()
+        return {(a["labels"]["alertname"], a["labels"]["site"]): a["status"]["inhibitedBy"]
+                for a in alerts} if len(alerts) == count else None
+    return wait_for(state, 10, f"the {count} alerts in Alertmanager")
+
+
 SITE_DOWN = {"job": "blackbox-http", "instance": "http://application:80", "site": "application"}
 
 
@@ -204,12 +213,7 @@ def test_firing_email_with_runbook_and_grafana_links_and_inhibition(tmp_path, sm
              alert_from_rule("LookoutHighErrorRate", {"site": "application"}, "errors on application"),
              alert_from_rule("LookoutHighErrorRate", {"site": "shop"}, "errors on shop"))
 
-        def inhibited():
-            alerts = requests.get(f"{base}/api/v2/alerts", timeout=5).json()
-            return {(a["labels"]["alertname"], a["labels"]["site"]): a["status"]["inhibitedBy"]
-                    for a in alerts} if len(alerts) == 3 else None
-
-        state = wait_for(inhibited, 10, "the three alerts in Alertmanager")
+        state = inhibitions(base, 3)
         assert state[("LookoutHighErrorRate", "application")], "same site: silenced by SiteDown"
         assert not state[("LookoutHighErrorRate", "shop")], "another site: not silenced"
         assert not state[("LookoutSiteDown", "application")]

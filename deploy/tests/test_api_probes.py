@@ -11,7 +11,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from prom_helpers import BLACKBOX_CONFIG, PROMETHEUS_DIR, free_port, running, tool, wait_for  # noqa: E402
-from test_alertmanager import SITE_DOWN, alert_from_rule, post, smtp, start_alertmanager  # noqa: E402,F401
+from test_alertmanager import SITE_DOWN, alert_from_rule, inhibitions, post, smtp, start_alertmanager  # noqa: E402,F401
 
 import pytest  # noqa: E402
 
@@ -86,12 +86,7 @@ def test_site_down_holds_back_api_down_of_the_same_site_only(tmp_path, smtp):
              alert_from_rule("LookoutApiDown", API_DOWN, "http://application:80/api/health is down"),
              alert_from_rule("LookoutApiDown", SHOP_API_DOWN, "https://shop.example.com/api/status is down"))
 
-        def inhibited():
-            alerts = requests.get(f"{base}/api/v2/alerts", timeout=5).json()
-            return {(a["labels"]["alertname"], a["labels"]["site"]): a["status"]["inhibitedBy"]
-                    for a in alerts} if len(alerts) == 3 else None
-
-        state = wait_for(inhibited, 10, "the three alerts in Alertmanager")
+        state = inhibitions(base, 3)
         assert state[("LookoutApiDown", "application")], "same site: held back by LookoutSiteDown"
         assert not state[("LookoutApiDown", "shop")], "another site: not held back"
 
