@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 
 import requests
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import real_loki  # noqa: E402
@@ -54,6 +55,12 @@ def shown(base: str, line: str, since_ns: int) -> int:
                                 "end": str(time.time_ns()), "limit": "100"}).json()
     assert body["status"] == "success", body
     return sum(len(stream["values"]) for stream in body["data"]["result"])
+
+
+def test_the_shipped_config_keeps_lokis_block_size():
+    """The tests below and docs/logs.md assume Loki's default head block size."""
+    shipped = yaml.safe_load(real_loki.SHIPPED.read_text())
+    assert "chunk_block_size" not in (shipped.get("ingester") or {})
 
 
 @needs("loki", real_loki.LOKI)

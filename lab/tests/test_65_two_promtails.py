@@ -51,9 +51,10 @@ def loki_count(start: int, end: int) -> int:
 
 
 def stored_copies(start: int, end: int) -> str:
-    """Why a count differs: Loki's stored entries in the window, grouped by line. A line stored
-    twice with one timestamp is a copy the ingester did not drop (its twin had left the head
-    block); with two timestamps, the Promtails disagreed about the line's time."""
+    """Why a count differs: what a log query returns for the window, grouped by line. A log
+    query merges a stored copy with its twin (a metric query does not: docs/logs.md), so more
+    counted than returned means copies stored twice; one line at two timestamps means the
+    Promtails disagreed about its time."""
     body = requests.get("http://loki:3100/loki/api/v1/query_range", timeout=30,
                         params={"query": ACCESS, "start": str(start * 10**9), "end": str(end * 10**9),
                                 "limit": "5000", "direction": "forward"}).json()
@@ -63,7 +64,7 @@ def stored_copies(start: int, end: int) -> str:
             copies.setdefault(line, []).append(ts)
     same_time = sum(1 for t in copies.values() if len(t) > 1 and len(set(t)) == 1)
     other_time = sum(1 for t in copies.values() if len(set(t)) > 1)
-    return (f"{sum(map(len, copies.values()))} entries for {len(copies)} distinct lines: "
+    return (f"a log query returns {sum(map(len, copies.values()))} entries for {len(copies)} distinct lines: "
             f"{same_time} stored twice with the same timestamp, {other_time} with different ones")
 
 
