@@ -94,6 +94,18 @@ class LabSession:
         assert body.get("status") == "success", f"{expr}: {body}"
         return body["data"]["result"]
 
+    def wait_steadily_up(self, jobs: tuple[str, ...], alertnames: tuple[str, ...], timeout: float) -> None:
+        """Start from a clean state: the last 30 s of these jobs' probes succeeded and none of
+        these alerts is pending or firing (so the measured time is the outage's, not a
+        leftover's)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            up = all(self.query(f'min_over_time(probe_success{{job="{job}"}}[30s]) == 1') for job in jobs)
+            if up and not self.query(f'ALERTS{{alertname=~"{"|".join(alertnames)}"}}'):
+                return
+            time.sleep(2)
+        raise AssertionError(f"the {', '.join(jobs)} probes were not steadily up before the test")
+
     # -- mail ---------------------------------------------------------------------------
     def mails(self) -> list[dict]:
         return mail.messages(self.lab)
@@ -107,6 +119,12 @@ class LabSession:
             time.sleep(1)
         seen = "\n".join(f"  {m['subject']}" for m in self.mails()) or "  (none)"
         pytest.fail(f"no {what} email within {timeout:.0f} s; the sink has:\n{seen}")
+
+    def wait_alert_mail(self, alertname: str, status: str, timeout: float, after: float = 0.0) -> dict:
+        """The first email about `alertname` whose subject starts with [FIRING or [RESOLVED."""
+        return self.wait_mail(f"{alertname} {status.lower()}",
+                              lambda m: m["subject"].startswith(f"[{status}") and alertname in m["subject"],
+                              timeout=timeout, after=after)
 
     def mail_text(self, entry: dict) -> str:
         return mail.text_of(mail.load(self.lab, entry["n"]))

@@ -7,29 +7,14 @@ import time
 TARGET = "http://application:80"
 
 
-def wait_steadily_up(lab, timeout: float = 90) -> None:
-    """Start from a clean state: the last 30 s of probes succeeded and no LookoutSiteDown is
-    pending or firing (so the measured time is the outage's, not a leftover's)."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        up = lab.query('min_over_time(probe_success{job="blackbox-http"}[30s]) == 1')
-        alerts = lab.query('ALERTS{alertname="LookoutSiteDown"}')
-        if up and not alerts:
-            return
-        time.sleep(2)
-    raise AssertionError("the application probe was not steadily up before the test")
-
-
 def test_site_down_email_then_resolved(lab):
     lab.require("nginx")
     lab.require("alertmanager")
-    wait_steadily_up(lab)
+    lab.wait_steadily_up(("blackbox-http",), ("LookoutSiteDown",), timeout=90)
     stopped = time.time()
     lab.lab_command("stop", "nginx")
     try:
-        firing = lab.wait_mail("LookoutSiteDown firing",
-                               lambda m: m["subject"].startswith("[FIRING") and "LookoutSiteDown" in m["subject"],
-                               timeout=240, after=stopped)
+        firing = lab.wait_alert_mail("LookoutSiteDown", "FIRING", timeout=240, after=stopped)
     finally:
         restarted = time.time()
         lab.lab_command("start", "nginx")
@@ -46,9 +31,7 @@ def test_site_down_email_then_resolved(lab):
     # Delivered the way the real relay would be used: STARTTLS and SMTP AUTH as configured.
     assert firing["tls"] and firing["auth_user"] == lab.env["SMTP_AUTH_USERNAME"]
 
-    resolved = lab.wait_mail("LookoutSiteDown resolved",
-                             lambda m: m["subject"].startswith("[RESOLVED") and "LookoutSiteDown" in m["subject"],
-                             timeout=120, after=restarted)
+    resolved = lab.wait_alert_mail("LookoutSiteDown", "RESOLVED", timeout=120, after=restarted)
     assert TARGET in lab.mail_text(resolved)
     lab.timeline["site_down_detection_s"] = detection
     lab.timeline["site_down_resolved_s"] = resolved["received_at"] - restarted

@@ -7,28 +7,14 @@ import time
 API_TARGET = "http://application:80/api/health"
 
 
-def wait_api_steadily_up(lab, timeout: float = 120) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        up = lab.query('min_over_time(probe_success{job="blackbox-api"}[30s]) == 1')
-        site = lab.query('min_over_time(probe_success{job="blackbox-http"}[30s]) == 1')
-        alerts = lab.query('ALERTS{alertname=~"LookoutApiDown|LookoutSiteDown"}')
-        if up and site and not alerts:
-            return
-        time.sleep(2)
-    raise AssertionError("the site and API probes were not steadily up before the test")
-
-
 def test_backend_down_behind_a_live_page_emails_api_down_not_site_down(lab):
     for service in ("nginx", "backend", "alertmanager"):
         lab.require(service)
-    wait_api_steadily_up(lab)
+    lab.wait_steadily_up(("blackbox-api", "blackbox-http"), ("LookoutApiDown", "LookoutSiteDown"), timeout=120)
     stopped = time.time()
     lab.lab_command("stop", "backend")
     try:
-        firing = lab.wait_mail("LookoutApiDown firing",
-                               lambda m: m["subject"].startswith("[FIRING") and "LookoutApiDown" in m["subject"],
-                               timeout=240, after=stopped)
+        firing = lab.wait_alert_mail("LookoutApiDown", "FIRING", timeout=240, after=stopped)
         # The page itself kept answering 200 all along: the uptime check saw nothing.
         assert lab.query('min_over_time(probe_success{job="blackbox-http"}[2m]) == 1'), "the page went down too"
     finally:
@@ -40,9 +26,7 @@ def test_backend_down_behind_a_live_page_emails_api_down_not_site_down(lab):
     assert "docs/runbook.md#lookoutapidown" in body, body
     assert firing["subject"] == "[FIRING:1] LookoutApiDown (application)"
 
-    resolved = lab.wait_mail("LookoutApiDown resolved",
-                             lambda m: m["subject"].startswith("[RESOLVED") and "LookoutApiDown" in m["subject"],
-                             timeout=180, after=restarted)
+    resolved = lab.wait_alert_mail("LookoutApiDown", "RESOLVED", timeout=180, after=restarted)
     assert API_TARGET in lab.mail_text(resolved)
     site_mails = [m for m in lab.mails() if m["received_at"] >= stopped and "LookoutSiteDown" in m["subject"]]
     assert site_mails == [], [m["subject"] for m in site_mails]

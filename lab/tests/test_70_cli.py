@@ -77,6 +77,5 @@ def test_test_alert_email_arrives_and_resolves(lab):
     started = time.time()
     done = lookout(lab, "test-alert", "--hold", "6")
     assert done.returncode == 0, done.stdout + done.stderr
-    subject = lambda m, state: m["subject"].startswith(f"[{state}") and "LookoutTestAlert" in m["subject"]
-    lab.wait_mail("LookoutTestAlert firing", lambda m: subject(m, "FIRING"), timeout=60, after=started)
-    lab.wait_mail("LookoutTestAlert resolved", lambda m: subject(m, "RESOLVED"), timeout=60, after=started)
+    lab.wait_alert_mail("LookoutTestAlert", "FIRING", timeout=60, after=started)
+    lab.wait_alert_mail("LookoutTestAlert", "RESOLVED", timeout=60, after=started)

@@ -11,9 +11,7 @@ def test_slow_probe_email_arrives(lab):
         pytest.skip("the application was not made slow (test_10_slow_application.py did not run)")
     # for: 5m after the P95 crosses 2 s, plus evaluation and delivery.
     remaining = started + 7 * 60 - time.time()
-    mail = lab.wait_mail("LookoutSlowProbe firing",
-                         lambda m: m["subject"].startswith("[FIRING") and "LookoutSlowProbe" in m["subject"],
-                         timeout=max(remaining, 30), after=started)
+    mail = lab.wait_alert_mail("LookoutSlowProbe", "FIRING", timeout=max(remaining, 30), after=started)
     body = lab.mail_text(mail)
     assert "http://application:80" in body and "docs/runbook.md#lookoutslowprobe" in body, body
     lab.timeline["slow_probe_alert_after_slow_start_s"] = mail["received_at"] - started
