@@ -4,6 +4,11 @@
 
 # Build stage: the same Swift release the project is tested with.
 FROM swift:6.3.1-noble AS build
+# Google's snappy for the agent relay (Loki's protobuf pushes are snappy-compressed).
+RUN export DEBIAN_FRONTEND=noninteractive \
+    && apt-get update \
+    && apt-get install -y --no-install-recommends libsnappy-dev \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /build
 # Dependencies first, so that editing sources does not fetch them again.
 COPY Package.swift ./
@@ -12,7 +17,7 @@ COPY Sources ./Sources
 # The manifest declares the test targets; SwiftPM wants their folders to exist.
 COPY Tests ./Tests
 # A static Swift runtime keeps the runtime image to plain Ubuntu (the binary then needs only
-# libc, libm, libstdc++, libgcc_s and zlib, all in ubuntu:24.04). Debug info is stripped
+# libc, libm, libstdc++, libgcc_s and zlib, all in ubuntu:24.04, and libsnappy). Debug info is stripped
 # (155 MB -> 105 MB); the symbol table stays for crash backtraces.
 RUN swift build -c release --static-swift-stdlib --product lookout \
     && install -D "$(swift build -c release --show-bin-path)/lookout" /staging/lookout \
@@ -20,10 +25,10 @@ RUN swift build -c release --static-swift-stdlib --product lookout \
 
 # Runtime stage: plain Ubuntu, non-root.
 FROM ubuntu:24.04
-# ca-certificates for an https Loki URL; curl for the health check.
+# ca-certificates for an https Loki URL; curl for the health check; libsnappy1v5 for the relay.
 RUN export DEBIAN_FRONTEND=noninteractive \
     && apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates curl tzdata \
+    && apt-get install -y --no-install-recommends ca-certificates curl tzdata libsnappy1v5 \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin lookout
 COPY --from=build /staging/lookout /usr/local/bin/lookout

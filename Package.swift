@@ -28,15 +28,23 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        // The agent relay reads and writes Loki's protobuf push (Protos/loki-push.proto; the
+        // generated code is committed, so no protoc plugin runs at build time).
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
     targets: [
         // The Loki push format (JSON), shared by the collector and the CLI's doctor.
         .target(name: "LokiPush"),
-        // The collector: Hummingbird app that receives logger.js events and forwards them to Loki.
+        // Google's snappy (libsnappy-dev), for the snappy-compressed protobuf pushes agents send.
+        .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
+        // The collector: Hummingbird app that receives logger.js events and forwards them to Loki,
+        // and relays agents' pushes to Loki without copies Loki already has.
         .target(
             name: "Collector",
             dependencies: [
                 "LokiPush",
+                "CSnappy",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

@@ -66,12 +66,23 @@ public func buildApplication(
         metrics: dependencies.metrics,
         logger: logger
     )
+    let relay = AgentPushRelay(
+        pushURL: configuration.lokiURL + "/loki/api/v1/push",
+        authorization: HTTPLokiClient.basicAuthorization(user: configuration.lokiUser, password: configuration.lokiPassword),
+        timeout: .milliseconds(Int64(configuration.forwarding.requestTimeoutMilliseconds)),
+        httpClient: .shared,
+        recent: RecentEntries(windowSeconds: configuration.relay.dedupWindowSeconds, capacity: configuration.relay.dedupMaxEntries),
+        metrics: dependencies.metrics,
+        monotonicNanoseconds: dependencies.monotonicNanoseconds,
+        logger: logger
+    )
     let router = buildRouter(
         configuration: configuration,
         dependencies: dependencies,
         script: script,
         queue: queue,
-        lokiClient: lokiClient
+        lokiClient: lokiClient,
+        relay: relay
     )
     if configuration.allowedOrigins == .none {
         logger.warning("LOOKOUT_ALLOWED_ORIGINS is empty: browsers on other origins cannot push")
@@ -95,13 +106,14 @@ public func buildApplication(
     )
 }
 
-/// The routes: /logger.js, the push path, /metrics, /health, /ready.
+/// The routes: /logger.js, the browser push path, the agent relay, /metrics, /health, /ready.
 func buildRouter(
     configuration: CollectorConfiguration,
     dependencies: CollectorDependencies,
     script: LoggerScript,
     queue: ForwardQueue,
-    lokiClient: any LokiClient
+    lokiClient: any LokiClient,
+    relay: AgentPushRelay
 ) -> Router<CollectorRequestContext> {
     let metrics = dependencies.metrics
     let router = Router(context: CollectorRequestContext.self)
@@ -129,6 +141,10 @@ func buildRouter(
         metrics: metrics,
         wallClockNanoseconds: dependencies.wallClockNanoseconds
     ).addRoutes(to: push)
+
+    // Agents only: the edge sends agents' pushes here after checking their login, the
+    // monitoring host's Promtail comes from inside the compose network.
+    router.post("agents/loki/api/v1/push", use: relay.push)
 
     router.get("metrics") { _, _ in
         Response(

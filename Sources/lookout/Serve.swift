@@ -8,7 +8,7 @@ import Logging
 /// flag wins over its environment variable) and hands over to `Collector.buildApplication`.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the browser-telemetry collector (logger.js, browser pushes, forwarding to Loki, /metrics).",
+        abstract: "Run the collector: logger.js, browser pushes to Loki, the agent push relay, /metrics.",
         discussion: "Every option can also be set through the environment variable named in its help; the flag wins."
     )
 
@@ -54,6 +54,10 @@ struct Serve: AsyncParsableCommand {
     var retryBaseMs: String?
     @Option(help: "Longest retry delay in ms. [LOOKOUT_RETRY_MAX_MS, default 30000]")
     var retryMaxMs: String?
+    @Option(help: "Seconds the agent relay remembers an entry Loki accepted, to leave out its copies; 0 turns that off. [LOOKOUT_DEDUP_WINDOW, default 4200]")
+    var dedupWindow: String?
+    @Option(help: "Most entries the agent relay remembers; beyond it the oldest are forgotten early. [LOOKOUT_DEDUP_MAX_ENTRIES, default 1000000]")
+    var dedupMaxEntries: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. [LOG_LEVEL, default info]")
     var logLevel: String?
 
@@ -67,7 +71,8 @@ struct Serve: AsyncParsableCommand {
             .maxEntries: maxEntries, .maxEventAge: maxEventAge, .maxClockSkew: maxClockSkew,
             .ratePerSecond: ratePerSecond, .rateBurst: rateBurst, .queueCapacity: queueCapacity,
             .batchSize: batchSize, .flushInterval: flushIntervalMs, .retryAttempts: retryAttempts,
-            .retryBase: retryBaseMs, .retryMax: retryMaxMs,
+            .retryBase: retryBaseMs, .retryMax: retryMaxMs, .dedupWindow: dedupWindow,
+            .dedupMaxEntries: dedupMaxEntries,
         ]
         for case let (setting, value?) in flags { values[setting] = value }
 

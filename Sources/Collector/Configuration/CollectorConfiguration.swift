@@ -19,6 +19,7 @@ public struct CollectorConfiguration: Sendable, Equatable {
 
     public var limits = Limits()
     public var forwarding = Forwarding()
+    public var relay = Relay()
 
     public init() {}
 
@@ -54,6 +55,20 @@ public struct CollectorConfiguration: Sendable, Equatable {
         public var retryBaseMilliseconds = 500
         public var retryMaxMilliseconds = 30_000
         public var requestTimeoutMilliseconds = 10_000
+
+        public init() {}
+    }
+}
+
+extension CollectorConfiguration {
+    /// The agent relay (`/agents/loki/api/v1/push`): how long and how many accepted entries it
+    /// remembers to leave out their copies.
+    public struct Relay: Sendable, Equatable {
+        /// Loki refuses entries more than 1 h (`max_chunk_age / 2`) behind the newest of their
+        /// stream; 70 minutes covers that plus the agents' retry backoff.
+        public var dedupWindowSeconds = 4_200
+        /// Beyond it the oldest are forgotten early (counted in lookout_relay_forgotten_early_total).
+        public var dedupMaxEntries = 1_000_000
 
         public init() {}
     }

@@ -22,6 +22,8 @@ public enum CollectorSetting: String, CaseIterable, Sendable {
     case retryAttempts = "LOOKOUT_RETRY_ATTEMPTS"
     case retryBase = "LOOKOUT_RETRY_BASE_MS"
     case retryMax = "LOOKOUT_RETRY_MAX_MS"
+    case dedupWindow = "LOOKOUT_DEDUP_WINDOW"
+    case dedupMaxEntries = "LOOKOUT_DEDUP_MAX_ENTRIES"
 
     /// Collects the settings present in an environment; empty values count as unset, because
     /// compose passes `VAR=` when `.env` leaves a variable blank.
@@ -113,6 +115,8 @@ extension CollectorConfiguration {
         case .retryAttempts: self.forwarding.maxAttempts = try integer(1...100)
         case .retryBase: self.forwarding.retryBaseMilliseconds = try integer(1...600_000)
         case .retryMax: self.forwarding.retryMaxMilliseconds = try integer(1...3_600_000)
+        case .dedupWindow: self.relay.dedupWindowSeconds = try integer(0...86_400)
+        case .dedupMaxEntries: self.relay.dedupMaxEntries = try integer(0...100_000_000)
         }
     }
 

@@ -27,14 +27,16 @@ public struct HTTPLokiClient: LokiClient {
         logger: Logger
     ) {
         self.baseURL = baseURL
-        if let user, let password {
-            self.authorization = "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
-        } else {
-            self.authorization = nil
-        }
+        self.authorization = Self.basicAuthorization(user: user, password: password)
         self.timeout = timeout
         self.httpClient = httpClient
         self.logger = logger
+    }
+
+    /// The Authorization header for Loki's basic auth, when both are set.
+    static func basicAuthorization(user: String?, password: String?) -> String? {
+        guard let user, let password else { return nil }
+        return "Basic " + Data("\(user):\(password)".utf8).base64EncodedString()
     }
 
     public func push(_ push: LokiPushRequest) async -> LokiPushOutcome {

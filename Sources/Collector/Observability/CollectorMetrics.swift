@@ -17,6 +17,12 @@ public final class CollectorMetrics: Sendable {
     let retries: Counter
     let dropped: Counter
     let queueDepth: Gauge
+    let relayLokiRefusals: Counter
+    private let relayPushOutcomes: [RelayPushOutcome: Counter]
+    private let relayForwardedEntries: Counter
+    private let relayDuplicateEntries: Counter
+    private let relayRememberedEntries: Gauge
+    private let relayForgottenEarly: Counter
     private let rejected: [RejectionReason: Counter]
     private let jsErrors: [String: Counter]
     private let labelsDropped: [String: Counter]
@@ -98,6 +104,26 @@ public final class CollectorMetrics: Sendable {
         self.queueDepth = registry.makeGauge(
             descriptor: Self.descriptor("lookout_collector_queue_depth", "Events waiting to be forwarded to Loki.")
         )
+        var relayPushOutcomes: [RelayPushOutcome: Counter] = [:]
+        for outcome in RelayPushOutcome.allCases {
+            relayPushOutcomes[outcome] = registry.makeCounter(
+                descriptor: Self.descriptor("lookout_relay_pushes_total", "Agent pushes relayed to Loki, by what the relay did with them."),
+                labels: [("outcome", outcome.rawValue)]
+            )
+        }
+        self.relayPushOutcomes = relayPushOutcomes
+        let relayEntries = Self.descriptor("lookout_relay_entries_total", "Entries of agent pushes: sent on to Loki, or left out as copies of entries Loki already accepted.")
+        self.relayForwardedEntries = registry.makeCounter(descriptor: relayEntries, labels: [("outcome", "forwarded")])
+        self.relayDuplicateEntries = registry.makeCounter(descriptor: relayEntries, labels: [("outcome", "duplicate")])
+        self.relayLokiRefusals = registry.makeCounter(
+            descriptor: Self.descriptor("lookout_relay_loki_failures_total", "Agent pushes Loki refused (non-2xx) or that could not reach Loki; the agent got the answer and retries where Loki's rules say so.")
+        )
+        self.relayRememberedEntries = registry.makeGauge(
+            descriptor: Self.descriptor("lookout_relay_remembered_entries", "Entries Loki accepted that the relay remembers, to leave out their copies.")
+        )
+        self.relayForgottenEarly = registry.makeCounter(
+            descriptor: Self.descriptor("lookout_relay_forgotten_early_total", "Accepted entries forgotten before their window ended because LOOKOUT_DEDUP_MAX_ENTRIES was reached (a late copy of one would be stored again).")
+        )
     }
 
     /// The full name goes in `metricName` so that names match docs/signals.md character for character.
@@ -107,6 +133,20 @@ public final class CollectorMetrics: Sendable {
 
     func rejected(_ reason: RejectionReason) {
         self.rejected[reason]?.increment()
+    }
+
+    func relayPushes(_ outcome: RelayPushOutcome) {
+        self.relayPushOutcomes[outcome]?.increment()
+    }
+
+    func relayEntries(forwarded: Int, duplicates: Int) {
+        if forwarded > 0 { self.relayForwardedEntries.increment(by: Int64(forwarded)) }
+        if duplicates > 0 { self.relayDuplicateEntries.increment(by: Int64(duplicates)) }
+    }
+
+    func relayRemembered(_ remembered: Int, forgottenEarly: Int) {
+        self.relayRememberedEntries.set(Double(remembered))
+        if forgottenEarly > 0 { self.relayForgottenEarly.increment(by: Int64(forgottenEarly)) }
     }
 
     func labelDropped(_ label: String) {
@@ -125,4 +165,14 @@ public final class CollectorMetrics: Sendable {
         self.registry.emit(into: &buffer)
         return buffer
     }
+}
+
+/// What the agent relay did with one push.
+enum RelayPushOutcome: String, CaseIterable, Sendable {
+    /// Read, and sent on with the entries Loki did not have yet.
+    case forwarded
+    /// Read, and every entry was a copy: answered 204 without asking Loki.
+    case allDuplicates = "all_duplicates"
+    /// Not a snappy protobuf push the relay reads (JSON, gzip, corrupt): sent on unchanged.
+    case passedThrough = "passed_through"
 }

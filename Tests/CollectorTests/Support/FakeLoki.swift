@@ -14,6 +14,13 @@ final class FakeLoki: Sendable {
         var defaultStatus = 204
         var ready = true
         var authorizations: [String?] = []
+        var raw: [RawPush] = []
+    }
+
+    /// A push as it arrived, whatever its format (the agent relay's are snappy protobuf).
+    struct RawPush: Sendable {
+        let headers: HTTPFields
+        let body: [UInt8]
     }
 
     private let state = NIOLockedValueBox(State())
@@ -23,6 +30,8 @@ final class FakeLoki: Sendable {
     /// The `Authorization` header of every push attempt.
     var authorizations: [String?] { state.withLockedValue { $0.authorizations } }
     var receivedLines: [String] { received.flatMap { $0.streams.flatMap { $0.values.map(\.line) } } }
+    /// Every push it answered 2xx, as it arrived.
+    var raw: [RawPush] { state.withLockedValue { $0.raw } }
 
     func script(_ statuses: [Int]) { state.withLockedValue { $0.scripted.append(contentsOf: statuses) } }
     func setDefaultStatus(_ status: Int) { state.withLockedValue { $0.defaultStatus = status } }
@@ -33,13 +42,19 @@ final class FakeLoki: Sendable {
         let router = Router()
         router.post("loki/api/v1/push") { request, _ -> Response in
             let bytes = try await request.body.collect(upTo: 16 * 1_048_576)
-            let push = try JSONDecoder().decode(LokiPushRequest.self, from: Data(buffer: bytes))
+            // Loki parses JSON only when told so; other bodies are kept raw for the test to read.
+            let isJSON = request.headers[.contentType]?.hasPrefix("application/json") ?? false
+            let push = isJSON ? try JSONDecoder().decode(LokiPushRequest.self, from: Data(buffer: bytes)) : nil
+            let raw = RawPush(headers: request.headers, body: Array(buffer: bytes))
             let authorization = request.headers[.authorization]
             let status = self.state.withLockedValue { state -> Int in
                 state.attempts += 1
                 state.authorizations.append(authorization)
                 let status = state.scripted.isEmpty ? state.defaultStatus : state.scripted.removeFirst()
-                if (200..<300).contains(status) { state.received.append(push) }
+                if (200..<300).contains(status) {
+                    if let push { state.received.append(push) }
+                    state.raw.append(raw)
+                }
                 return status
             }
             return Response(status: .init(code: status))
