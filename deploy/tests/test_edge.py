@@ -87,7 +87,7 @@ def test_basic_auth_doors(edge, port, door, service):
     assert "authorization" not in rec["headers"], "credentials leaked to the upstream"
 
 
-def test_agent_push_needs_auth_and_goes_to_loki(edge):
+def test_agent_push_needs_auth_and_goes_to_the_collectors_relay(edge):
     port, path = 3100, PUSH
     body = ["-X", "POST", "-H", "Content-Type: application/json", "--data", '{"streams":[]}']
     before = _count(edge)
@@ -97,9 +97,9 @@ def test_agent_push_needs_auth_and_goes_to_loki(edge):
     assert _count(edge) == before
 
     status, reply = edge.curl(port, path, *body, "-u", _user("agents"))
-    assert (status, reply) == (200, '{"service": "loki"}')
+    assert (status, reply) == (200, '{"service": "collector"}')
     rec = _last(edge)
-    assert (rec["service"], rec["method"], rec["path"]) == ("loki", "POST", PUSH)
+    assert (rec["service"], rec["method"], rec["path"]) == ("collector", "POST", "/agents" + PUSH)
     assert rec["body_bytes"] == len('{"streams":[]}')
     assert "authorization" not in rec["headers"]
 

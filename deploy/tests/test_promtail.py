@@ -3,7 +3,8 @@
 Promtail cannot run here. What is checked:
   - structure: a scrape config per source, the stream labels of docs/signals.md, the paths each
     host reads, the client of each host, the positions file;
-  - the promise that a line read by both Promtails is stored once: same stream labels, no
+  - the promise that a line read by both Promtails is stored once (the collector's relay
+    leaves out the second copy when both are identical): same stream labels, no
     `filename` label, identical pipelines, timestamps taken from the line;
   - the regular expressions and timestamp layouts, run on sample lines (uvicorn, Celery with a
     multi-line traceback, Redis, nginx error, nginx JSON) and on lines written by the real
@@ -130,11 +131,37 @@ def test_site_label_comes_from_lookout_site(host):
         assert static_labels(scrape)["site"] == "shop"
 
 
-def test_monitoring_host_pushes_straight_to_loki():
+def test_monitoring_host_pushes_through_the_collectors_relay():
     config = load("monitoring")
     assert config["server"]["http_listen_port"] == 9080  # docs/signals.md, scraped by Prometheus
     (client,) = config["clients"]
-    assert client == {"url": "http://loki:3100/loki/api/v1/push"}
+    assert client["url"] == "http://collector:8081/agents/loki/api/v1/push"
+
+
+def shortest_retry_seconds(backoff: dict) -> float:
+    """The least time Promtail keeps retrying a batch: dskit's backoff (backoff.go at the
+    pinned tag) waits a random time in [low, high), starting at [min, 2·min) and doubling both
+    until high reaches max_period."""
+    def seconds(text: str) -> float:
+        return float(text[:-2]) / 1000 if text.endswith("ms") else float(text[:-1]) * {"s": 1, "m": 60}[text[-1]]
+    low, high, cap = seconds(backoff["min_period"]), 2 * seconds(backoff["min_period"]), seconds(backoff["max_period"])
+    total = 0.0
+    for _ in range(backoff["max_retries"]):
+        total += low
+        if high < cap:
+            low, high = min(2 * low, cap), min(2 * high, cap)
+    return total
+
+
+@pytest.mark.parametrize("host", CONFIGS)
+def test_a_batch_is_retried_for_at_least_an_hour(host):
+    """Both roads go through the collector and Loki: a restart of either (or a longer outage)
+    must not make Promtail drop batches after its default 8.5 minutes."""
+    (client,) = load(host)["clients"]
+    assert client["backoff_config"]["max_retries"] > 0, "0 retries forever: one poisoned batch would stall every log"
+    assert shortest_retry_seconds(client["backoff_config"]) >= 3600
+    # Promtail's defaults for comparison (client/config.go): 500ms, 5m, 10 tries.
+    assert shortest_retry_seconds({"min_period": "500ms", "max_period": "5m", "max_retries": 10}) < 600
 
 
 def test_application_host_pushes_through_the_edge_with_basic_auth():

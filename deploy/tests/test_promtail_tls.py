@@ -61,7 +61,8 @@ def promtail_config(tmp: Path) -> Path:
 
 
 def push_records(edge) -> list[dict]:
-    return [r for r in nh.read_records(edge.ns.record) if r["service"] == "loki" and r["path"] == PUSH]
+    """Pushes the edge passed on: to the collector's agent relay, which hands them to Loki."""
+    return [r for r in nh.read_records(edge.ns.record) if r["service"] == "collector" and r["path"] == "/agents" + PUSH]
 
 
 def run_promtail(edge, tmp: Path, ca_file: Path | None, until, seconds: float = 40):
@@ -96,7 +97,7 @@ def test_promtail_pushes_over_tls_with_the_private_ca(world, tmp_path):
     before = len(push_records(edge))
     out = run_promtail(edge, tmp_path, edge.ca, lambda _: len(push_records(edge)) > before)
     records = push_records(edge)[before:]
-    assert records, f"no push reached Loki through the TLS edge:\n{out}"
+    assert records, f"no push reached the relay through the TLS edge:\n{out}"
     assert "authorization" not in records[-1]["headers"]
     assert "x509" not in out and "certificate" not in out.lower(), out
 
@@ -123,4 +124,4 @@ def test_promtail_refuses_an_edge_it_cannot_trust(world, tmp_path, case, expecte
     before = len(push_records(edge))
     out = run_promtail(edge, tmp_path, ca_file, lambda log: expected in log)
     assert expected in out, out
-    assert len(push_records(edge)) == before, "a push reached Loki through an untrusted edge"
+    assert len(push_records(edge)) == before, "a push got through an untrusted edge"

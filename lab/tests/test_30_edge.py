@@ -1,8 +1,9 @@
 """The edge (deploy/monitoring/edge, unchanged) in front of the real services, over TLS as
 deployed: every published door without credentials, with wrong ones and with the right ones;
 Loki's query API unreachable; browser pushes to the collector with their labels rewritten;
-agent pushes to Loki only with the agents' credentials. Every request verifies the edge's
-certificate (made by `lookout init --tls`) against its CA; plain HTTP is never served."""
+agent pushes (through the collector's relay) to Loki only with the agents' credentials. Every
+request verifies the edge's certificate (made by `lookout init --tls`) against its CA; plain
+HTTP is never served."""
 import json
 import ssl
 import socket
@@ -85,7 +86,8 @@ def test_agent_push_needs_the_agents_login_and_reaches_loki_unchanged(lab):
     answer = lab.http.post(url, data=body, headers=headers, auth=agents, timeout=5)
     assert answer.status_code == 204, answer.text
     got = arrived(lab, marker)
-    # Straight to Loki: labels as sent (real Loki may add its own, e.g. service_name).
+    # Through the relay, which passes a JSON push on unread: labels as sent (real Loki may add
+    # its own, e.g. service_name).
     assert {"job": "nginx", "logtype": "access", "site": "application"}.items() <= got["labels"].items()
     if got["headers"] is not None:   # the fake keeps the headers: no credentials inside
         assert "Authorization" not in got["headers"]
