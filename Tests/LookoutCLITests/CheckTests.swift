@@ -49,6 +49,7 @@ import Testing
         failed("7-day retention (Loki)", "compactor.retention_enabled is not true")
         failed("Loki reads its rules (ruler.storage)", "ruler_storage is ignored while storage_config.use_thanos_objstore is false")
         failed("Loki writes only on its volume", "ruler.wal.dir is not set")
+        failed("agent pushes go through the collector's relay", "promtail/promtail.yml pushes to http://loki:3100/loki/api/v1/push")
         failed("healthchecks use only what their image ships", "loki: healthcheck: /bin/sh is not in grafana/loki:3.7.6")
         failed("healthchecks use only what their image ships", "wget is not in grafana/loki:3.7.6")
         failed("dashboard datasources provisioned", "grafana/dashboards/logs.json uses unknown uid loki-old")
@@ -71,6 +72,30 @@ import Testing
         #expect(lines.contains { $0.hasPrefix("✓ five dashboards with stable uids:") })
         // Values never appear, only variable names.
         #expect(!result.stdout.contains("Xq7pL2mN9vR4tK8wZ3yB6cD1fG5hJ0sA"))
+    }
+
+    /// The shipped folder sends both roads through the relay; undoing either half is caught.
+    @Test func aPushPastTheRelayIsCaughtInPromtailAndInTheEdge() throws {
+        let real = TestSupport.packageRoot.appendingPathComponent("deploy/monitoring")
+        let folder = try TestSupport.temporaryFolder("relay")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try TestSupport.copyContents(of: real, into: folder)
+        let files = DeploymentFiles(root: folder)
+        #expect(RelayCheck.check(files).status == .pass, "\(RelayCheck.check(files))")
+
+        let door = folder.appendingPathComponent("edge/doors/push.conf")
+        let text = try String(contentsOf: door, encoding: .utf8)
+        try text.replacingOccurrences(of: "proxy_pass http://collector/agents/loki/api/v1/push;", with: "proxy_pass http://loki;")
+            .write(to: door, atomically: true, encoding: .utf8)
+        let promtail = folder.appendingPathComponent("promtail/promtail.yml")
+        let config = try String(contentsOf: promtail, encoding: .utf8)
+        try config.replacingOccurrences(of: "http://collector:8081/agents/loki/api/v1/push", with: "http://loki:3100/loki/api/v1/push")
+            .write(to: promtail, atomically: true, encoding: .utf8)
+        let result = RelayCheck.check(files)
+        #expect(result.status == .fail)
+        #expect(result.detail.contains("edge/doors/push.conf sends agents' pushes to Loki (proxy_pass http://loki;)"), "\(result.detail)")
+        #expect(result.detail.contains("promtail/promtail.yml pushes to http://loki:3100/loki/api/v1/push"), "\(result.detail)")
+        #expect(result.hint?.contains("collector:8081/agents/loki/api/v1/push") == true)
     }
 
     /// One typo in a rule file is one ✗, naming that file, not four lines that point elsewhere.

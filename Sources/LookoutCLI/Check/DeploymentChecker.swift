@@ -41,6 +41,7 @@ public struct DeploymentChecker: Sendable {
         report.append(RetentionCheck.loki(files))
         report.append(LokiStartupCheck.ruleStorage(files))
         report.append(LokiStartupCheck.writesOnVolume(files))
+        report.append(RelayCheck.check(files))
         report.append(ImageContentsCheck.check(files, env: env))
         report.append(DashboardCheck.datasources(files))
         report.append(DashboardCheck.expectedDashboards(files))
