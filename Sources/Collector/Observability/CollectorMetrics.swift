@@ -59,36 +59,22 @@ public final class CollectorMetrics: Sendable {
             descriptor: Self.descriptor("lookout_frontend_cls", "Cumulative Layout Shift (unitless) reported by browsers."),
             buckets: [0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1]
         )
-        var jsErrors: [String: Counter] = [:]
-        for type in Self.jsErrorTypes {
-            jsErrors[type] = registry.makeCounter(
-                descriptor: Self.descriptor("lookout_frontend_js_errors_total", "JavaScript errors reported by browsers, by type."),
-                labels: [("type", type)]
-            )
-        }
-        self.jsErrors = jsErrors
+        self.jsErrors = Self.counters(
+            registry, "lookout_frontend_js_errors_total", "JavaScript errors reported by browsers, by type.",
+            label: "type", values: Self.jsErrorTypes.map { ($0, $0) }
+        )
         self.accepted = registry.makeCounter(
             descriptor: Self.descriptor("lookout_collector_events_accepted_total", "Events (log entries) accepted from browsers.")
         )
-        var rejected: [RejectionReason: Counter] = [:]
-        for reason in RejectionReason.allCases {
-            rejected[reason] = registry.makeCounter(
-                descriptor: Self.descriptor("lookout_collector_events_rejected_total", "Pushes refused, by reason (one per refused request)."),
-                labels: [("reason", reason.rawValue)]
-            )
-        }
-        self.rejected = rejected
-        var labelsDropped: [String: Counter] = [:]
-        for label in PushValidator.optionalLabels.sorted() {
-            labelsDropped[label] = registry.makeCounter(
-                descriptor: Self.descriptor(
-                    "lookout_collector_labels_dropped_total",
-                    "Optional stream labels (env, release) dropped for a value of the wrong length or characters; the events were kept."
-                ),
-                labels: [("label", label)]
-            )
-        }
-        self.labelsDropped = labelsDropped
+        self.rejected = Self.counters(
+            registry, "lookout_collector_events_rejected_total", "Pushes refused, by reason (one per refused request).",
+            label: "reason", values: RejectionReason.allCases.map { ($0, $0.rawValue) }
+        )
+        self.labelsDropped = Self.counters(
+            registry, "lookout_collector_labels_dropped_total",
+            "Optional stream labels (env, release) dropped for a value of the wrong length or characters; the events were kept.",
+            label: "label", values: PushValidator.optionalLabels.sorted().map { ($0, $0) }
+        )
         self.rateLimited = registry.makeCounter(
             descriptor: Self.descriptor("lookout_collector_rate_limited_total", "Pushes refused with 429 because the client exceeded its rate.")
         )
@@ -104,14 +90,10 @@ public final class CollectorMetrics: Sendable {
         self.queueDepth = registry.makeGauge(
             descriptor: Self.descriptor("lookout_collector_queue_depth", "Events waiting to be forwarded to Loki.")
         )
-        var relayPushOutcomes: [RelayPushOutcome: Counter] = [:]
-        for outcome in RelayPushOutcome.allCases {
-            relayPushOutcomes[outcome] = registry.makeCounter(
-                descriptor: Self.descriptor("lookout_relay_pushes_total", "Agent pushes relayed to Loki, by what the relay did with them."),
-                labels: [("outcome", outcome.rawValue)]
-            )
-        }
-        self.relayPushOutcomes = relayPushOutcomes
+        self.relayPushOutcomes = Self.counters(
+            registry, "lookout_relay_pushes_total", "Agent pushes relayed to Loki, by what the relay did with them.",
+            label: "outcome", values: RelayPushOutcome.allCases.map { ($0, $0.rawValue) }
+        )
         let relayEntries = Self.descriptor("lookout_relay_entries_total", "Entries of agent pushes: sent on to Loki, or left out as copies of entries Loki already accepted.")
         self.relayForwardedEntries = registry.makeCounter(descriptor: relayEntries, labels: [("outcome", "forwarded")])
         self.relayDuplicateEntries = registry.makeCounter(descriptor: relayEntries, labels: [("outcome", "duplicate")])
@@ -124,6 +106,17 @@ public final class CollectorMetrics: Sendable {
         self.relayForgottenEarly = registry.makeCounter(
             descriptor: Self.descriptor("lookout_relay_forgotten_early_total", "Accepted entries forgotten before their window ended because LOOKOUT_DEDUP_MAX_ENTRIES was reached (a late copy of one would be stored again).")
         )
+    }
+
+    /// One counter per value of a single label, all under one name.
+    private static func counters<Key: Hashable>(
+        _ registry: PrometheusCollectorRegistry, _ name: String, _ help: String, label: String, values: [(Key, String)]
+    ) -> [Key: Counter] {
+        var counters: [Key: Counter] = [:]
+        for (key, value) in values {
+            counters[key] = registry.makeCounter(descriptor: descriptor(name, help), labels: [(label, value)])
+        }
+        return counters
     }
 
     /// The full name goes in `metricName` so that names match docs/signals.md character for character.
