@@ -41,7 +41,9 @@ final class RealAlertmanager: @unchecked Sendable {
             "--cluster.listen-address=",
         ], log: folder.appendingPathComponent("alertmanager.log"))
         do {
-            try await TestSupport.waitForHTTP(url + "/-/ready")
+            // 60 s, not the default 20: two suites start one each while the whole parallel
+            // suite loads both cores, and 20 s once ran out for both (2026-12-03).
+            try await TestSupport.waitForHTTP(url + "/-/ready", seconds: 60)
         } catch {
             process.stop()
             throw TestFailure("Alertmanager did not start: \(process.output)")
