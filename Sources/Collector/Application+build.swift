@@ -67,7 +67,7 @@ public func buildApplication(
         logger: logger
     )
     let relay = AgentPushRelay(
-        pushURL: configuration.lokiURL + "/loki/api/v1/push",
+        pushURL: configuration.lokiURL + HTTPLokiClient.pushPath,
         authorization: HTTPLokiClient.basicAuthorization(user: configuration.lokiUser, password: configuration.lokiPassword),
         timeout: .milliseconds(Int64(configuration.forwarding.requestTimeoutMilliseconds)),
         httpClient: .shared,

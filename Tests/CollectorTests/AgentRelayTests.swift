@@ -225,8 +225,8 @@ import Testing
     @Test func rememberedOnlyWhenToldAndForgottenOldestFirstOverCapacity() {
         let recent = RecentEntries(windowSeconds: 3_600, capacity: 3)
         #expect(recent.seen([key(1)], now: 0) == [false])
-        #expect(recent.remember([key(1), key(2), key(3)], now: 0) == 0)
-        #expect(recent.remember([key(4)], now: 1) == 1)
+        #expect(recent.remember([key(1), key(2), key(3)], now: 0) == (3, 0))
+        #expect(recent.remember([key(4)], now: 1) == (3, 1))
         #expect(recent.seen([key(1), key(2), key(3), key(4)], now: 2) == [false, true, true, true])
         #expect(recent.count == 3)
     }

@@ -33,6 +33,9 @@ public struct HTTPLokiClient: LokiClient {
         self.logger = logger
     }
 
+    /// Loki's push path, appended to the base URL (by the agent relay too).
+    static let pushPath = "/loki/api/v1/push"
+
     /// The Authorization header for Loki's basic auth, when both are set.
     static func basicAuthorization(user: String?, password: String?) -> String? {
         guard let user, let password else { return nil }
@@ -40,7 +43,7 @@ public struct HTTPLokiClient: LokiClient {
     }
 
     public func push(_ push: LokiPushRequest) async -> LokiPushOutcome {
-        var request = HTTPClientRequest(url: baseURL + "/loki/api/v1/push")
+        var request = HTTPClientRequest(url: baseURL + Self.pushPath)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         if let authorization { request.headers.add(name: "Authorization", value: authorization) }

@@ -54,18 +54,9 @@ struct PushController: Sendable {
         }
     }
 
-    /// Compares bytes instead of building lowercased strings: this runs on every push.
     static func isAccepted(mediaTypeOf header: String) -> Bool {
-        var utf8 = Substring(header).utf8
-        if let semicolon = utf8.firstIndex(of: UInt8(ascii: ";")) { utf8 = utf8[..<semicolon] }
-        while let last = utf8.last, last == 0x20 || last == 0x09 { utf8 = utf8.dropLast() }
-        while let first = utf8.first, first == 0x20 || first == 0x09 { utf8 = utf8.dropFirst() }
-        func equalsIgnoringCase(_ expected: StaticString) -> Bool {
-            guard utf8.count == expected.utf8CodeUnitCount else { return false }
-            return zip(utf8, UnsafeBufferPointer(start: expected.utf8Start, count: expected.utf8CodeUnitCount))
-                .allSatisfy { byte, lower in (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 == lower : byte == lower }
-        }
-        return equalsIgnoringCase("application/json") || equalsIgnoringCase("text/plain")
+        let media = MediaType.of(header)
+        return MediaType.matches(media, "application/json") || MediaType.matches(media, "text/plain")
     }
 
     private func collectBody(_ request: Request) async throws -> ByteBuffer {

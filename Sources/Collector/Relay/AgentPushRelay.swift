@@ -84,9 +84,9 @@ struct AgentPushRelay: Sendable {
             }
         }
         let seen = recent.seen(keys, now: monotonicNanoseconds())
-        var kept: [RecentEntries.Key] = []
-        var duplicates = 0
-        if seen.contains(true) {
+        let kept = zip(keys, seen).compactMap { key, wasSeen in wasSeen ? nil : key }
+        let duplicates = keys.count - kept.count
+        if duplicates > 0 {
             var position = 0
             for index in request.streams.indices {
                 request.streams[index].entries = request.streams[index].entries.filter { _ in
@@ -95,9 +95,7 @@ struct AgentPushRelay: Sendable {
                 }
             }
             request.streams.removeAll { $0.entries.isEmpty }
-            duplicates = seen.filter { $0 }.count
         }
-        for (key, wasSeen) in zip(keys, seen) where !wasSeen { kept.append(key) }
         return Filtered(request: request, keys: kept, duplicates: duplicates)
     }
 
@@ -113,8 +111,8 @@ struct AgentPushRelay: Sendable {
             let answer = try await httpClient.execute(upstream, timeout: timeout)
             let text = (try? await answer.body.collect(upTo: 65_536)) ?? ByteBuffer()
             if (200..<300).contains(answer.status.code) {
-                let forgotten = recent.remember(keys, now: monotonicNanoseconds())
-                metrics.relayRemembered(recent.count, forgottenEarly: forgotten)
+                let (remembered, forgotten) = recent.remember(keys, now: monotonicNanoseconds())
+                metrics.relayRemembered(remembered, forgottenEarly: forgotten)
             } else {
                 metrics.relayLokiRefusals.increment()
             }
@@ -138,8 +136,6 @@ struct AgentPushRelay: Sendable {
     }
 
     static func isProtobuf(_ contentType: String?) -> Bool {
-        guard let contentType else { return false }
-        let media = contentType.split(separator: ";", maxSplits: 1).first.map { String($0).trimmingWhitespace().lowercased() }
-        return media == "application/x-protobuf"
+        contentType.map { MediaType.matches(MediaType.of($0), "application/x-protobuf") } ?? false
     }
 }

@@ -63,10 +63,10 @@ final class RecentEntries: Sendable {
     }
 
     /// Called only after Loki accepted the entries: a push Loki refused or never got must not
-    /// make its retry look like a copy. Returns how many older entries had to be forgotten
-    /// before their window ended, to stay within `capacity`.
+    /// make its retry look like a copy. Returns how many entries are remembered now, and how
+    /// many older ones had to be forgotten before their window ended, to stay within `capacity`.
     @discardableResult
-    func remember(_ keys: [Key], now: UInt64) -> Int {
+    func remember(_ keys: [Key], now: UInt64) -> (remembered: Int, forgottenEarly: Int) {
         state.withLockedValue { state in
             Self.expire(&state, now: now)
             let expires = now + windowNanoseconds
@@ -86,7 +86,7 @@ final class RecentEntries: Sendable {
                 }
             }
             Self.compact(&state)
-            return forgotten
+            return (state.expiries.count, forgotten)
         }
     }
 

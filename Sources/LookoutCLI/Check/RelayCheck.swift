@@ -31,8 +31,9 @@ enum RelayCheck {
         }
         for url in doors {
             let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
-            for line in text.split(separator: "\n") where line.trimmingCharacters(in: .whitespaces).hasPrefix("proxy_pass http://loki") {
-                problems.append("\(files.relative(url)) sends agents' pushes to Loki (\(line.trimmingCharacters(in: .whitespaces)))")
+            let lines = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            for line in lines where line.hasPrefix("proxy_pass http://loki") {
+                problems.append("\(files.relative(url)) sends agents' pushes to Loki (\(line))")
             }
         }
         if !problems.isEmpty {
