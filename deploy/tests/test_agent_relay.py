@@ -10,7 +10,6 @@ real Loki meet the relay in lab test 65 (docs/lab.md).
 from __future__ import annotations
 
 import importlib
-import socket
 import subprocess
 import sys
 import threading
@@ -21,8 +20,10 @@ from pathlib import Path
 import cramjam
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
-REPO = Path(__file__).resolve().parents[2]
+from prom_helpers import REPO, free_port, running
+
 LOOKOUT_BIN = REPO / ".build" / "debug" / "lookout"
 PROTO = REPO / "Protos" / "loki-push.proto"
 LABELS = '{job="nginx", logtype="access", site="application"}'
@@ -74,33 +75,25 @@ class FakeLoki:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def relay(tmp_path):
     loki = FakeLoki()
-    port = free_port()
-    log = open(tmp_path / "serve.log", "wb")
-    proc = subprocess.Popen([str(LOOKOUT_BIN), "serve", f"--listen=127.0.0.1:{port}", f"--loki-url={loki.url}",
-                             f"--logger-js={REPO / 'frontend/logger/logger.min.js'}"],
-                            stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/agents/loki/api/v1/push"
-    deadline = time.time() + 30
-    while True:
-        try:
-            requests.get(f"http://127.0.0.1:{port}/health", timeout=1)
-            break
-        except requests.ConnectionError:
-            assert proc.poll() is None and time.time() < deadline, (tmp_path / "serve.log").read_text()
-            time.sleep(0.1)
-    yield url, loki
-    proc.terminate()
-    proc.wait(10)
-    loki.server.shutdown()
+    base = f"http://127.0.0.1:{free_port()}"
+    cmd = [str(LOOKOUT_BIN), "serve", f"--listen={base.removeprefix('http://')}", f"--loki-url={loki.url}",
+           f"--logger-js={REPO / 'frontend/logger/logger.min.js'}"]
+    try:
+        with running(cmd, f"{base}/health", tmp_path / "serve.log"):
+            yield base, loki
+    finally:
+        loki.server.shutdown()
+
+
+def relay_entries(base: str) -> dict[str, float]:
+    """lookout_relay_entries_total by outcome, read with prometheus_client's parser."""
+    text = requests.get(f"{base}/metrics", timeout=5).text
+    return {sample.labels["outcome"]: sample.value
+            for family in text_string_to_metric_families(text) for sample in family.samples
+            if sample.name == "lookout_relay_entries_total"}
 
 
 def push(pb, entries: list[tuple[int, str]], labels: str = LABELS) -> bytes:
@@ -120,10 +113,12 @@ def lines(pb, body: bytes) -> list[str]:
 
 
 PROTOBUF = {"Content-Type": "application/x-protobuf", "User-Agent": "promtail/3.6.11"}
+PUSH = "/agents/loki/api/v1/push"
 
 
 def test_each_line_pushed_by_both_promtails_reaches_loki_once(pb, relay):
-    url, loki = relay
+    base, loki = relay
+    url = base + PUSH
     now = time.time_ns()
     batch = [(now + i, f'{{"path":"/api/{i}","status":"200"}}') for i in range(50)]
     # Road one sends the first 30 lines, road two all 50 (its batch overlaps), then road one the rest.
@@ -137,7 +132,8 @@ def test_each_line_pushed_by_both_promtails_reaches_loki_once(pb, relay):
 
 
 def test_a_push_loki_refused_is_relayed_again_when_the_agent_retries(pb, relay):
-    url, loki = relay
+    base, loki = relay
+    url = base + PUSH
     loki.statuses = [500]
     body = push(pb, [(time.time_ns(), "retried line")])
     first = requests.post(url, data=body, headers=PROTOBUF, timeout=5)
@@ -147,13 +143,11 @@ def test_a_push_loki_refused_is_relayed_again_when_the_agent_retries(pb, relay):
 
 
 def test_the_relay_counts_what_it_left_out(pb, relay):
-    url, _ = relay
+    base, _ = relay
     body = push(pb, [(time.time_ns(), "counted")])
     for _ in range(3):
-        requests.post(url, data=body, headers=PROTOBUF, timeout=5)
-    metrics = requests.get(url.replace("/agents/loki/api/v1/push", "/metrics"), timeout=5).text
-    assert 'lookout_relay_entries_total{outcome="forwarded"} 1' in metrics
-    assert 'lookout_relay_entries_total{outcome="duplicate"} 2' in metrics
+        requests.post(base + PUSH, data=body, headers=PROTOBUF, timeout=5)
+    assert relay_entries(base) == {"forwarded": 1, "duplicate": 2}
 
 
 @pytest.mark.parametrize("value,message", [

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 ACCESS = '{job="nginx", logtype="access"}'
 RULES = Path(__file__).resolve().parents[2] / "deploy/monitoring/loki/rules/fake/nginx-access.yaml"
@@ -159,6 +160,7 @@ def test_each_access_line_is_counted_once_through_both_promtails_and_their_outag
 
 def relay_counter(outcome: str) -> int:
     text = requests.get("http://collector:8081/metrics", timeout=10).text
-    found = re.search(r'^lookout_relay_entries_total\{outcome="%s"\} (\S+)$' % outcome, text, re.M)
+    found = [sample.value for family in text_string_to_metric_families(text) for sample in family.samples
+             if sample.name == "lookout_relay_entries_total" and sample.labels.get("outcome") == outcome]
     assert found, f"the collector exposes no lookout_relay_entries_total{{outcome={outcome!r}}}"
-    return round(float(found.group(1)))
+    return round(found[0])
