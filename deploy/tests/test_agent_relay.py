@@ -22,7 +22,8 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from prom_helpers import REPO, free_port, running
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from prom_helpers import REPO, free_port, running  # noqa: E402
 
 LOOKOUT_BIN = REPO / ".build" / "debug" / "lookout"
 PROTO = REPO / "Protos" / "loki-push.proto"
